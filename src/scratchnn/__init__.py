@@ -1,0 +1,18 @@
+"""scratchnn: deep learning from scratch on NumPy, with every gradient verified.
+
+    import scratchnn as snn
+    model = snn.Sequential(snn.layers.Linear(784, 100), snn.layers.ReLU(), snn.layers.Linear(100, 10))
+    loss_fn = snn.losses.SoftmaxCrossEntropy()
+"""
+
+from scratchnn import functional, gradcheck, init, layers, losses
+from scratchnn.errors import ConfigError, DataError, ScratchnnError, ShapeError
+from scratchnn.layer import Layer, Sequential
+from scratchnn.parameter import Parameter
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConfigError", "DataError", "Layer", "Parameter", "ScratchnnError", "Sequential", "ShapeError",
+    "functional", "gradcheck", "init", "layers", "losses",
+]

@@ -1,0 +1,19 @@
+"""The errors scratchnn raises for a user's mistake. The CLI turns each into one line and exit 2."""
+
+from __future__ import annotations
+
+
+class ScratchnnError(Exception):
+    """Base class: a problem with the user's input, data, model or configuration."""
+
+
+class ShapeError(ScratchnnError, ValueError):
+    """An array has the wrong shape or dtype for the layer it was given to."""
+
+
+class DataError(ScratchnnError, ValueError):
+    """A dataset is missing, truncated, corrupt or of the wrong format."""
+
+
+class ConfigError(ScratchnnError, ValueError):
+    """An unknown name, an unknown config key, or a value out of range."""

@@ -1,0 +1,57 @@
+"""Linear: the fully connected layer."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scratchnn import functional as F
+from scratchnn import init
+from scratchnn.errors import ShapeError
+from scratchnn.layer import Layer
+from scratchnn.parameter import Parameter
+
+
+def check_float_input(layer: Layer, x: np.ndarray) -> None:
+    """Refuse integer inputs (raw uint8 pixels overflow and are 255x too large)."""
+    if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
+        kind = x.dtype if isinstance(x, np.ndarray) else type(x).__name__
+        raise ShapeError(f"{type(layer).__name__} expects a floating-point ndarray, got {kind} "
+                         "(convert and scale images first, e.g. x.astype(np.float32) / 255)")
+
+
+class Linear(Layer):
+    """Fully connected layer: y = x @ weight + bias.
+
+    Shapes: x (N, in_features) -> y (N, out_features); weight is (in_features, out_features),
+    the transpose of torch's. Weights start He-normal (std = sqrt(2 / in_features)), or as
+    `weight_init` says ("he", "xavier" or a std); biases start at zero.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
+                 weight_init: str | float = "he", rng: np.random.Generator | None = None,
+                 dtype=np.float32) -> None:
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        rng = rng if rng is not None else np.random.default_rng()
+        self.weight = Parameter(init.initialise((in_features, out_features), weight_init, rng,
+                                                dtype), "weight")
+        self.bias = Parameter(np.zeros(out_features, dtype), "bias") if bias else None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        check_float_input(self, x)
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise ShapeError(f"Linear expects input (N, {self.in_features}), got {x.shape}")
+        bias = None if self.bias is None else self.bias.data
+        out, cache = F.linear_forward(x, self.weight.data, bias)
+        self._cache = cache if self.training else None
+        return out
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        dx, dweight, dbias = F.linear_backward(dout, self._saved())
+        self.weight.accumulate(dweight)
+        if self.bias is not None:
+            self.bias.accumulate(dbias)
+        return dx
+
+    def extra_repr(self) -> str:
+        return f"{self.in_features}, {self.out_features}, bias={self.bias is not None}"

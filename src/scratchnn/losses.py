@@ -1,0 +1,97 @@
+"""Loss classes: `forward(scores, labels) -> float` (the batch mean) and `backward() -> dscores`.
+
+They are not Layers: they take two inputs and end the graph with a scalar.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scratchnn import functional as F
+from scratchnn.errors import ShapeError
+
+
+def check_labels(scores: np.ndarray, labels: np.ndarray, loss: str) -> np.ndarray:
+    """Labels as int (N,) in [0, C) or float rows (N, C); a one-line error otherwise."""
+    labels = np.asarray(labels)
+    if scores.ndim != 2:
+        raise ShapeError(f"{loss} expects scores (N, C), got {scores.shape}")
+    n, c = scores.shape
+    if labels.ndim == 2 and labels.shape == (n, c):
+        return labels.astype(scores.dtype, copy=False)
+    if labels.ndim == 2 and labels.shape == (n, 1):
+        raise ShapeError(f"{loss} labels have shape {labels.shape}; expected ({n},) — "
+                         "use labels.ravel()")
+    if labels.shape != (n,):
+        raise ShapeError(f"{loss} expects labels ({n},) or ({n}, {c}) for scores {scores.shape}, "
+                         f"got {labels.shape}")
+    if labels.dtype.kind not in "iu":
+        raise ShapeError(f"{loss} expects integer class labels, got {labels.dtype}")
+    if n and (labels.min() < 0 or labels.max() >= c):
+        raise ShapeError(f"{loss} labels must be in [0, {c}), got values in "
+                         f"[{labels.min()}, {labels.max()}]")
+    return labels
+
+
+class _Loss:
+    def __init__(self) -> None:
+        self._cache = None
+
+    def __call__(self, scores: np.ndarray, labels: np.ndarray) -> float:
+        return self.forward(scores, labels)
+
+    def _saved(self):
+        if self._cache is None:
+            raise RuntimeError(f"{type(self).__name__}.backward called without a preceding forward")
+        return self._cache
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class SoftmaxCrossEntropy(_Loss):
+    """Softmax followed by cross-entropy, fused and computed with log-sum-exp (finite for logits
+    of 1e4). Labels: int (N,) or one-hot / probability rows (N, C). Gradient (softmax - onehot) / N.
+    """
+
+    def forward(self, scores: np.ndarray, labels: np.ndarray) -> float:
+        labels = check_labels(scores, labels, "SoftmaxCrossEntropy")
+        loss, self._cache = F.softmax_cross_entropy_forward(scores, labels)
+        return loss
+
+    def backward(self) -> np.ndarray:
+        return F.softmax_cross_entropy_backward(self._saved())
+
+
+class MulticlassHinge(_Loss):
+    """CS231n's SVM loss: sum over wrong classes of max(0, s_j - s_y + margin), mean over the batch.
+    Labels: int (N,) or one-hot (N, C).
+    """
+
+    def __init__(self, margin: float = 1.0) -> None:
+        super().__init__()
+        self.margin = margin
+
+    def forward(self, scores: np.ndarray, labels: np.ndarray) -> float:
+        labels = check_labels(scores, labels, "MulticlassHinge")
+        if labels.ndim == 2:
+            labels = labels.argmax(axis=1)
+        loss, self._cache = F.multiclass_hinge_forward(scores, labels, self.margin)
+        return loss
+
+    def backward(self) -> np.ndarray:
+        return F.multiclass_hinge_backward(self._saved())
+
+
+class MSE(_Loss):
+    """Mean squared error over all elements: mean((pred - target)^2). Shapes: pred, target alike."""
+
+    def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
+        target = np.asarray(target)
+        if pred.shape != target.shape:
+            raise ShapeError(f"MSE expects target of shape {pred.shape}, got {target.shape}")
+        loss, self._cache = F.mse_forward(pred, target.astype(pred.dtype, copy=False))
+        return loss
+
+    def backward(self) -> np.ndarray:
+        return F.mse_backward(self._saved())
