@@ -1,0 +1,46 @@
+# make demo: set up, get Fashion-MNIST, train the default model.  make test: set up, run every test.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+DATA   := /usr/share/datasets/fashion-mnist
+
+.PHONY: demo test data bench lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# The stamp files re-run the install whenever pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@ $(VENV)/.installed
+
+# Fashion-MNIST: the Debian package when we are root with apt, else a checked download to the cache.
+data: $(VENV)/.installed
+	@if [ -f $(DATA)/train-images-idx3-ubyte.gz ]; then \
+	    echo "Fashion-MNIST: $(DATA)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get install -y -q dataset-fashion-mnist || \
+	     (apt-get update -q && apt-get install -y -q dataset-fashion-mnist)); \
+	else \
+	    $(BIN)/python -c "import scratchnn.data as d; print('Fashion-MNIST:', d.download('fashion-mnist'))"; \
+	fi
+
+demo: $(VENV)/.installed data
+	$(BIN)/scratchnn train
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.installed-dev data
+	$(BIN)/python benchmarks/speed.py
+	$(BIN)/python benchmarks/accuracy.py
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/python -m ruff check src tests benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache

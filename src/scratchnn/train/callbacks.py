@@ -1,0 +1,87 @@
+"""Callbacks: everything around the training loop that is not the math (printing, logging,
+early stopping, plots). The library itself never prints; these do.
+
+Hooks receive the trainer: on_train_begin, on_epoch_begin, on_batch_end(loss, correct, size),
+on_epoch_end(metrics), on_train_end. Set `trainer.stop = True` to end training after the epoch.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+
+
+class Callback:
+    def on_train_begin(self, trainer) -> None: ...
+    def on_epoch_begin(self, trainer) -> None: ...
+    def on_batch_end(self, trainer, loss: float, correct: int, size: int) -> None: ...
+    def on_epoch_end(self, trainer, metrics: dict[str, float]) -> None: ...
+    def on_train_end(self, trainer) -> None: ...
+
+
+class EarlyStopping(Callback):
+    """Stop when `monitor` has not improved for `patience` epochs (higher is better for *acc)."""
+
+    def __init__(self, patience: int = 5, monitor: str = "val_acc", min_delta: float = 0.0
+                 ) -> None:
+        self.patience, self.monitor, self.min_delta = patience, monitor, min_delta
+        self.best, self.waited = -math.inf, 0
+
+    def on_epoch_end(self, trainer, metrics: dict[str, float]) -> None:
+        value = metrics.get(self.monitor)
+        if value is None:
+            return
+        score = value if self.monitor.endswith("acc") else -value
+        if score > self.best + self.min_delta:
+            self.best, self.waited = score, 0
+        else:
+            self.waited += 1
+            if self.waited >= self.patience:
+                trainer.stop = True
+
+
+class ProgressBar(Callback):
+    """A tqdm bar per epoch showing the running loss, accuracy and images per second, then one
+    summary line per epoch."""
+
+    def __init__(self, file=None) -> None:
+        self.file = file or sys.stderr
+        self.bar = None
+
+    def on_epoch_begin(self, trainer) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=trainer.steps_per_epoch, desc=f"epoch {trainer.epoch + 1}",
+                        file=self.file, leave=False, dynamic_ncols=True, mininterval=0.5)
+        self.seen, self.loss_sum, self.correct, self.started = 0, 0.0, 0, time.perf_counter()
+
+    def on_batch_end(self, trainer, loss: float, correct: int, size: int) -> None:
+        self.seen += size
+        self.loss_sum += loss * size
+        self.correct += correct
+        self.bar.update(1)
+        if self.bar.n % 20 == 0 or self.bar.n == self.bar.total:
+            speed = self.seen / max(time.perf_counter() - self.started, 1e-9)
+            self.bar.set_postfix(loss=f"{self.loss_sum / self.seen:.4f}",
+                                 acc=f"{self.correct / self.seen:.4f}",
+                                 speed=f"{speed:,.0f} img/s", refresh=False)
+
+    def on_epoch_end(self, trainer, metrics: dict[str, float]) -> None:
+        self.bar.close()
+        parts = [f"epoch {metrics['epoch']:>3}"]
+        for key in ("train_loss", "train_acc", "val_loss", "val_acc"):
+            if key in metrics:
+                parts.append(f"{key} {metrics[key]:.4f}")
+        parts.append(f"lr {metrics['lr']:.2e}  {metrics['seconds']:.1f}s")
+        print("  ".join(parts), file=self.file, flush=True)
+
+
+class CSVLogger(Callback):
+    """Rewrites `path` (metrics.csv) with every epoch so far at the end of each epoch."""
+
+    def __init__(self, path) -> None:
+        self.path = path
+
+    def on_epoch_end(self, trainer, metrics: dict[str, float]) -> None:
+        trainer.history.to_csv(self.path)
