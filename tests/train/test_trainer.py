@@ -1,0 +1,158 @@
+"""Trainer behaviour: one visit per sample per epoch with (x, y) kept together, determinism,
+history, weight decay, early stopping, keep-best and divergence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import scratchnn as snn
+from scratchnn.layers import Linear, ReLU
+from scratchnn.losses import SoftmaxCrossEntropy
+from scratchnn.models import MultiLayerNet
+from scratchnn.optim import SGD, Adam
+from scratchnn.train import Callback, EarlyStopping, Trainer
+
+
+class Recorder(Linear):
+    """A Linear layer that records every training batch it sees."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.seen: list[np.ndarray] = []
+
+    def forward(self, x):
+        if self.training:
+            self.seen.append(x.copy())
+        return super().forward(x)
+
+
+def labelled_points(n: int, classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """x[i] = (i, label) so a batch shows which samples it holds and whether labels match."""
+    y = np.arange(n) % classes
+    return np.stack([np.arange(n), y], axis=1).astype(np.float32), y
+
+
+@pytest.mark.parametrize("n, batch_size", [(103, 10), (64, 16), (5, 128)])
+def test_every_sample_once_per_epoch_with_its_own_label(n, batch_size, rng):
+    x, y = labelled_points(n, 3)
+    recorder = Recorder(2, 3, rng=rng)
+    trainer = Trainer(snn.Sequential(recorder), SoftmaxCrossEntropy(),
+                      SGD(recorder.parameters(), lr=0.0), batch_size=batch_size, seed=7)
+    trainer.fit(x, y, epochs=3)
+    per_epoch = int(np.ceil(n / batch_size))
+    assert len(recorder.seen) == 3 * per_epoch
+    orders = []
+    for epoch in range(3):
+        batches = recorder.seen[epoch * per_epoch:(epoch + 1) * per_epoch]
+        ids = np.concatenate([b[:, 0] for b in batches]).astype(int)
+        assert sorted(ids) == list(range(n))                    # each sample exactly once
+        orders.append(ids)
+    for batch in recorder.seen:                                  # labels travel with inputs
+        np.testing.assert_array_equal(batch[:, 1], batch[:, 0] % 3)
+    if n > 5:
+        assert not np.array_equal(orders[0], orders[1])          # a fresh order each epoch
+
+
+def tiny_problem(rng, n=200):
+    x = rng.integers(0, 256, (n, 1, 4, 4), dtype=np.uint8)
+    y = (x.reshape(n, -1)[:, :8].mean(axis=1) > 127).astype(np.int64)
+    return x, y
+
+
+def train_once(seed: int, epochs: int = 2) -> snn.Sequential:
+    rng = np.random.default_rng(seed)
+    x, y = tiny_problem(np.random.default_rng(99))
+    model = MultiLayerNet(16, (12, 12), 2, batchnorm=True, dropout=0.3, rng=rng)
+    trainer = Trainer(model, SoftmaxCrossEntropy(), Adam(model.parameters(), lr=1e-2),
+                      batch_size=32, seed=seed)
+    trainer.fit(x, y, epochs=epochs, validation=(x[:50], y[:50]))
+    return model
+
+
+def test_same_seed_gives_bit_identical_weights():
+    a, b = train_once(3).state_dict(), train_once(3).state_dict()
+    c = train_once(4).state_dict()
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert not all(np.array_equal(a[k], c[k]) for k in a)
+
+
+def test_history_on_a_model_that_memorises_its_training_set(rng):
+    x, y = tiny_problem(rng, n=64)
+    model = MultiLayerNet(16, (64,), 2, rng=rng)
+    trainer = Trainer(model, SoftmaxCrossEntropy(), Adam(model.parameters(), lr=1e-2),
+                      batch_size=16, keep_best=False)
+    history = trainer.fit(x, y, epochs=30, validation=(x, y))
+    assert len(history) == 30 and len(history.steps) == 30 * 4
+    assert history[-1]["val_acc"] == 1.0 and history[-1]["train_acc"] > 0.95
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    # the recorded step losses are the ones of the batches in that epoch, before their update
+    assert np.isclose(np.mean(history.steps[-4:]), history[-1]["train_loss"])
+
+
+def test_weight_decay_adds_l2_to_weight_matrices_only(rng):
+    x, y = rng.standard_normal((8, 5)).astype(np.float32), rng.integers(0, 3, 8)
+    plain = snn.Sequential(Linear(5, 4, rng=rng), ReLU(), Linear(4, 3, rng=rng))
+    decayed = snn.Sequential(Linear(5, 4), ReLU(), Linear(4, 3))
+    decayed.load_state_dict(plain.state_dict())
+    losses = []
+    for model, wd in ((plain, 0.0), (decayed, 0.1)):
+        trainer = Trainer(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.0),
+                          weight_decay=wd)
+        losses.append(trainer.train_step(x, y)[0])
+    weights = [plain.state_dict()[k] for k in ("0.weight", "2.weight")]
+    expected = 0.05 * sum(float(np.sum(w.astype(np.float64) ** 2)) for w in weights)
+    assert losses[1] - losses[0] == pytest.approx(expected, rel=1e-5)
+    for name in ("0.weight", "2.weight"):
+        p_plain, p_decayed = dict(plain.named_parameters())[name], dict(decayed.named_parameters())[name]
+        np.testing.assert_allclose(p_decayed.grad, p_plain.grad + 0.1 * p_plain.data, rtol=1e-6)
+    np.testing.assert_array_equal(dict(decayed.named_parameters())["0.bias"].grad,
+                                  dict(plain.named_parameters())["0.bias"].grad)
+
+
+def test_early_stopping_ends_training(rng):
+    x, y = tiny_problem(rng, n=64)
+    model = MultiLayerNet(16, (8,), 2, rng=rng)
+    trainer = Trainer(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.0),
+                      callbacks=[EarlyStopping(patience=2)])
+    history = trainer.fit(x, y, epochs=50, validation=(x, y))
+    assert len(history) == 3          # epoch 1 sets the best; 2 and 3 do not improve on it
+
+
+def test_keep_best_restores_the_best_validation_weights(rng):
+    x, y = tiny_problem(rng, n=64)
+    model = MultiLayerNet(16, (16,), 2, rng=rng)
+    snapshots = []
+
+    class Snapshot(Callback):
+        def on_epoch_end(self, trainer, metrics):
+            snapshots.append({k: v.copy() for k, v in trainer.model.state_dict().items()})
+
+    trainer = Trainer(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1),
+                      callbacks=[Snapshot()], batch_size=8)
+    history = trainer.fit(x, y, epochs=8, validation=(x[:20], y[:20]))
+    best = int(np.argmax(history.column("val_acc")))       # the first epoch with the best value
+    final = model.state_dict()
+    assert all(np.array_equal(final[k], snapshots[best][k]) for k in final)
+
+
+def test_divergence_stops_with_a_message(rng):
+    x, y = tiny_problem(rng, n=64)
+    model = MultiLayerNet(16, (16,), 2, rng=rng)
+    trainer = Trainer(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=1e30))
+    with pytest.raises(snn.ScratchnnError, match="diverged"):
+        trainer.fit(x, y, epochs=3)
+
+
+def test_bad_arguments_are_clear_errors(rng):
+    model = MultiLayerNet(16, (4,), 2, rng=rng)
+    with pytest.raises(snn.ConfigError, match="batch size"):
+        Trainer(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1), batch_size=0)
+    trainer = Trainer(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1))
+    x, y = tiny_problem(rng, n=10)
+    with pytest.raises(snn.ConfigError, match="epochs"):
+        trainer.fit(x, y, epochs=0)
+    with pytest.raises(snn.ShapeError, match="empty"):
+        trainer.fit(x[:0], y[:0], epochs=1)
+    with pytest.raises(snn.ShapeError, match="10 vs 9"):
+        trainer.fit(x, y[:9], epochs=1)
