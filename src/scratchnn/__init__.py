@@ -5,14 +5,16 @@
     loss_fn = snn.losses.SoftmaxCrossEntropy()
 """
 
-from scratchnn import functional, gradcheck, init, layers, losses
+from scratchnn import data, functional, gradcheck, init, layers, losses, models, optim, train
 from scratchnn.errors import ConfigError, DataError, ScratchnnError, ShapeError
 from scratchnn.layer import Layer, Sequential
 from scratchnn.parameter import Parameter
+from scratchnn.train import History, Trainer
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ConfigError", "DataError", "Layer", "Parameter", "ScratchnnError", "Sequential", "ShapeError",
-    "functional", "gradcheck", "init", "layers", "losses",
+    "ConfigError", "DataError", "History", "Layer", "Parameter", "ScratchnnError", "Sequential",
+    "ShapeError", "Trainer", "data", "functional", "gradcheck", "init", "layers", "losses", "models",
+    "optim", "train",
 ]

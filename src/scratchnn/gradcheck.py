@@ -114,19 +114,24 @@ def _float64_copy(obj):
 
 def _freezer(model) -> Callable[[], None]:
     """Snapshot buffers (running statistics) and random generators; the returned function puts
-    them back, so every evaluation of f sees the same state (the same dropout mask, too)."""
-    saved = []
+    them back, so every evaluation of f sees the same state (the same dropout mask, too).
+
+    Generators are rewound in place, not replaced: layers that share one generator keep sharing
+    it, and draw the same masks in the same order as in the analytic pass.
+    """
+    buffers, generators = [], {}
     for layer in model.modules() if hasattr(model, "modules") else [model]:
         for name in getattr(layer, "buffers", ()):
-            saved.append((layer, name, getattr(layer, name).copy()))
-        for name, value in vars(layer).items():
+            buffers.append((layer, name, getattr(layer, name).copy()))
+        for value in vars(layer).values():
             if isinstance(value, np.random.Generator):
-                saved.append((layer, name, copy.deepcopy(value)))
+                generators[id(value)] = (value, value.bit_generator.state)
 
     def restore() -> None:
-        for layer, name, value in saved:
-            setattr(layer, name, copy.deepcopy(value) if isinstance(value, np.random.Generator)
-                    else value.copy())
+        for layer, name, value in buffers:
+            setattr(layer, name, value.copy())
+        for generator, state in generators.values():
+            generator.bit_generator.state = state
     return restore
 
 
