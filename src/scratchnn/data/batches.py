@@ -1,4 +1,4 @@
-"""The mini-batch iterator: every sample exactly once per pass, x and y cut with the same indices."""
+"""The mini-batch iterator: every sample once per pass, x and y cut with the same indices."""
 
 from __future__ import annotations
 

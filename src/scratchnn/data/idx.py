@@ -1,0 +1,112 @@
+"""IDX files, the format of MNIST and Fashion-MNIST: a small big-endian header, then the raw array.
+
+    bytes 0-1   00 00
+    byte 2      type code: 08 uint8, 09 int8, 0B int16, 0C int32, 0D float32, 0E float64
+    byte 3      number of dimensions D
+    then        D sizes, each a big-endian uint32
+    then        prod(sizes) values, big-endian, in C (row-major) order
+
+Files may be gzip-compressed; that is recognised by their first two bytes (1f 8b), not their name.
+The format is described at http://yann.lecun.com/exdb/mnist/ (bottom of the page).
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import os
+import secrets
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from scratchnn.errors import DataError
+
+TYPE_CODES: dict[int, np.dtype] = {
+    0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8"),
+}
+_CODE_OF = {(dtype.kind, dtype.itemsize): code for code, dtype in TYPE_CODES.items()}
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read a raw or gzip-compressed IDX file.
+
+    Shapes: a file with sizes (d1, ..., dD) -> array (d1, ..., dD), dtype from the type code, in
+    native byte order, writable. Any problem (unreadable file, corrupt gzip, bad magic number,
+    truncated data, trailing bytes) raises a one-line DataError that names the file.
+    """
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as error:
+        raise DataError(f"{path}: cannot read ({error.strerror or error})") from None
+    if raw[:2] == _GZIP_MAGIC:
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as error:
+            raise DataError(f"{path}: corrupt gzip data ({error})") from None
+    dtype, dims, offset = _parse_header(raw, path)
+    expected, actual = math.prod(dims) * dtype.itemsize, len(raw) - offset
+    if actual < expected:
+        raise DataError(f"{path}: truncated: header says {expected} bytes of data, "
+                        f"file has {actual}")
+    if actual > expected:
+        raise DataError(f"{path}: {actual - expected} trailing bytes: header says {expected} "
+                        f"bytes of data, file has {actual}")
+    array = np.frombuffer(raw, dtype, count=math.prod(dims), offset=offset).reshape(dims)
+    return array.astype(dtype.newbyteorder("="))  # a writable copy in native byte order
+
+
+def _parse_header(raw: bytes, path: str | os.PathLike) -> tuple[np.dtype, tuple[int, ...], int]:
+    """(dtype, dims, offset of the data) from the header of an IDX file's bytes."""
+    if not raw:
+        raise DataError(f"{path}: empty file")
+    if len(raw) < 4 or raw[:2] != b"\x00\x00":
+        raise DataError(f"{path}: not an IDX file (starts with {raw[:4].hex(' ')}, "
+                        "expected 00 00 <type> <ndim>)")
+    code, ndim = raw[2], raw[3]
+    if code not in TYPE_CODES:
+        known = ", ".join(f"{c:02x} {d.name}" for c, d in TYPE_CODES.items())
+        raise DataError(f"{path}: unknown IDX type code {code:02x} (known: {known})")
+    if ndim == 0:
+        raise DataError(f"{path}: IDX header says the array has 0 dimensions")
+    offset = 4 + 4 * ndim
+    if len(raw) < offset:
+        raise DataError(f"{path}: truncated header: {ndim} dimensions need {offset} bytes, "
+                        f"file has {len(raw)}")
+    dims = tuple(int(d) for d in np.frombuffer(raw, ">u4", count=ndim, offset=4))
+    return TYPE_CODES[code], dims, offset
+
+
+def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
+    """Write `array` as an IDX file, gzip-compressed when the name ends in .gz.
+
+    Shapes: array (d1, ..., dD) of uint8, int8, int16, int32, float32 or float64 (IDX has no
+    int64: cast labels first). Atomic: written to a temporary file beside `path`, then moved
+    into place with os.replace, so a reader never sees half a file.
+    """
+    path, array = Path(path), np.asarray(array)
+    code = _CODE_OF.get((array.dtype.kind, array.dtype.itemsize))
+    if code is None or array.dtype.kind == "b":
+        raise DataError(f"{path}: IDX cannot store dtype {array.dtype} "
+                        "(uint8, int8, int16, int32, float32 or float64)")
+    if not 1 <= array.ndim <= 255 or max(array.shape) >= 2**32:
+        raise DataError(f"{path}: IDX cannot store an array of shape {array.shape}")
+    header = bytes([0, 0, code, array.ndim]) + np.array(array.shape, ">u4").tobytes()
+    data = np.ascontiguousarray(array, TYPE_CODES[code])  # big-endian, C order
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        with open(temp, "xb") as f:  # "x": created with the user's umask, never overwritten
+            if path.name.endswith(".gz"):
+                with gzip.GzipFile(path.name, "wb", compresslevel=6, fileobj=f, mtime=0) as gz:
+                    gz.write(header)
+                    gz.write(data.data)
+            else:
+                f.write(header)
+                f.write(data.data)
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
