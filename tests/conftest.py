@@ -13,7 +13,7 @@ def rng() -> np.random.Generator:
 
 @pytest.fixture(scope="session")
 def torch():
-    import torch   # the dev extra pins torch==2.13.0 (CPU); a missing torch is an error, not a skip
+    import torch  # the dev extra pins torch==2.13.0 (CPU); a missing torch is an error, not a skip
 
     torch.set_num_threads(2)
     return torch

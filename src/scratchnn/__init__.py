@@ -1,7 +1,8 @@
 """scratchnn: deep learning from scratch on NumPy, with every gradient verified.
 
     import scratchnn as snn
-    model = snn.Sequential(snn.layers.Linear(784, 100), snn.layers.ReLU(), snn.layers.Linear(100, 10))
+    model = snn.Sequential(snn.layers.Linear(784, 100), snn.layers.ReLU(),
+                           snn.layers.Linear(100, 10))
     loss_fn = snn.losses.SoftmaxCrossEntropy()
 """
 
@@ -15,6 +16,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ConfigError", "DataError", "History", "Layer", "Parameter", "ScratchnnError", "Sequential",
-    "ShapeError", "Trainer", "data", "functional", "gradcheck", "init", "layers", "losses", "models",
-    "optim", "train",
+    "ShapeError", "Trainer", "data", "functional", "gradcheck", "init", "layers", "losses",
+    "models", "optim", "train",
 ]

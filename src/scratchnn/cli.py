@@ -69,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from scratchnn.train.run import run_training    # imports matplotlib: only when training
+    from scratchnn.train.run import run_training  # imports matplotlib: only when training
 
     config = TrainConfig.from_toml(args.config) if args.config else TrainConfig()
     config = config.replace(

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-EPS = 1e-5            # step of the centred difference: error ~ EPS^2 (truncation) + 1e-16 / EPS (rounding)
+EPS = 1e-5            # centred-difference step: error ~ EPS^2 (truncation) + 1e-16 / EPS (rounding)
 TOLERANCE = 1e-6      # what a correct float64 backward reaches, with room to spare
 # Below FLOOR, |a| + |n| is replaced by FLOOR, i.e. tiny gradients are compared absolutely
 # (|a - n| < TOLERANCE * FLOOR = 1e-9). CS231n's 1e-8 turns the ~1e-11 rounding noise of a
@@ -53,9 +53,9 @@ def numerical_gradient(f: Callable[[], float | np.ndarray], x: np.ndarray, eps: 
     for i in positions:
         saved = flat[i]
         flat[i] = saved + eps
-        plus = f()
+        plus = np.array(f())             # copies: f may return x itself or a view of it
         flat[i] = saved - eps
-        minus = f()
+        minus = np.array(f())
         flat[i] = saved
         grad.flat[i] = np.sum(np.subtract(plus, minus)) / (2 * eps)
     return grad

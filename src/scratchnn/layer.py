@@ -123,9 +123,9 @@ class Layer:
         return owner, key, path[-1]
 
     def to_dtype(self, dtype) -> Layer:
-        """Cast every parameter and buffer to `dtype` (float64 for gradient checks); returns self."""
+        """Cast every parameter and buffer to `dtype` (float64 for gradient checks); return self."""
         for layer in self.modules():
-            for name, value in vars(layer).items():
+            for value in vars(layer).values():
                 if isinstance(value, Parameter):
                     value.data = value.data.astype(dtype)
                     value.grad = None
@@ -152,7 +152,7 @@ def _dtype_of(current) -> np.dtype:
 
 
 class Sequential(Layer):
-    """Layers applied one after another; backward runs them in reverse. Children are "0", "1", ..."""
+    """Layers applied one after another; backward runs them in reverse. Children: "0", "1", ..."""
 
     def __init__(self, *layers: Layer) -> None:
         super().__init__()

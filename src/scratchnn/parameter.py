@@ -10,8 +10,8 @@ from scratchnn.errors import ShapeError
 class Parameter:
     """A trainable array. `grad` is None until the first backward, then the sum of all gradients.
 
-    `data` may be replaced by an array of another dtype (float64 for gradient checks); layers compute
-    in the dtype they are given.
+    `data` may be replaced by an array of another dtype (float64 for gradient checks); layers
+    compute in the dtype they are given.
     """
 
     __slots__ = ("data", "grad", "name")

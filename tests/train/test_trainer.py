@@ -104,7 +104,8 @@ def test_weight_decay_adds_l2_to_weight_matrices_only(rng):
     expected = 0.05 * sum(float(np.sum(w.astype(np.float64) ** 2)) for w in weights)
     assert losses[1] - losses[0] == pytest.approx(expected, rel=1e-5)
     for name in ("0.weight", "2.weight"):
-        p_plain, p_decayed = dict(plain.named_parameters())[name], dict(decayed.named_parameters())[name]
+        p_plain = dict(plain.named_parameters())[name]
+        p_decayed = dict(decayed.named_parameters())[name]
         np.testing.assert_allclose(p_decayed.grad, p_plain.grad + 0.1 * p_plain.data, rtol=1e-6)
     np.testing.assert_array_equal(dict(decayed.named_parameters())["0.bias"].grad,
                                   dict(plain.named_parameters())["0.bias"].grad)

@@ -10,7 +10,7 @@ import numpy as np
 
 def log_softmax(scores: np.ndarray) -> np.ndarray:
     """log(softmax(scores)) per row, by log-sum-exp: finite for any finite scores."""
-    shifted = scores - scores.max(axis=1, keepdims=True)   # the row max becomes 0: exp never overflows
+    shifted = scores - scores.max(axis=1, keepdims=True)  # row max becomes 0: exp cannot overflow
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 

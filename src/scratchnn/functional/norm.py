@@ -48,7 +48,7 @@ def batchnorm_eval(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, running_m
     return x * _broadcast(scale, x.ndim) + _broadcast(shift, x.ndim)
 
 
-# The fused backward. With m values per feature, xhat = (x - mean) * inv_std and y = gamma xhat + beta:
+# The fused backward. With m values per feature, xhat = (x - mean) * inv_std, y = gamma xhat + beta:
 #   dbeta  = sum dout
 #   dgamma = sum dout * xhat
 #   dx     = gamma * inv_std / m * (m * dout - sum(dout) - xhat * sum(dout * xhat))

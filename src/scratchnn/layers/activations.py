@@ -6,12 +6,14 @@ import numpy as np
 
 from scratchnn import functional as F
 from scratchnn.layer import Layer
+from scratchnn.layers.dense import check_float_input
 
 
 class ReLU(Layer):
     """y = max(x, 0); the gradient is passed where x > 0."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        check_float_input(self, x)
         out, mask = F.relu_forward(x)
         self._cache = mask if self.training else None
         return out
@@ -28,6 +30,7 @@ class LeakyReLU(Layer):
         self.negative_slope = negative_slope
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        check_float_input(self, x)
         out, slope = F.leaky_relu_forward(x, self.negative_slope)
         self._cache = slope if self.training else None
         return out
@@ -43,6 +46,7 @@ class Sigmoid(Layer):
     """y = 1 / (1 + exp(-x)); dy/dx = y (1 - y)."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        check_float_input(self, x)
         out, cache = F.sigmoid_forward(x)
         self._cache = cache if self.training else None
         return out
@@ -55,6 +59,7 @@ class Tanh(Layer):
     """y = tanh(x); dy/dx = 1 - y^2."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        check_float_input(self, x)
         out, cache = F.tanh_forward(x)
         self._cache = cache if self.training else None
         return out

@@ -7,6 +7,7 @@ import numpy as np
 from scratchnn import functional as F
 from scratchnn.errors import ConfigError
 from scratchnn.layer import Layer
+from scratchnn.layers.dense import check_float_input
 
 
 class Dropout(Layer):
@@ -25,6 +26,7 @@ class Dropout(Layer):
         self.rng = rng if rng is not None else np.random.default_rng()
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        check_float_input(self, x)
         if not self.training or self.p == 0:
             self._cache = None if not self.training else np.ones((), x.dtype)
             return x

@@ -12,6 +12,7 @@ import numpy as np
 from scratchnn import functional as F
 from scratchnn.errors import ShapeError
 from scratchnn.layer import Layer
+from scratchnn.layers.dense import check_float_input
 from scratchnn.parameter import Parameter
 
 
@@ -30,6 +31,7 @@ class _BatchNorm(Layer):
         self.running_var = np.ones(num_features, dtype)
 
     def _check(self, x: np.ndarray) -> None:
+        check_float_input(self, x)
         if x.ndim != self.ndim or x.shape[1] != self.num_features:
             expected = ", ".join(["N", str(self.num_features)] + ["H", "W"][: self.ndim - 2])
             raise ShapeError(f"{type(self).__name__} expects input ({expected}), got {x.shape}")
