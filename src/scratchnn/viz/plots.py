@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
 def smooth(values: list[float], window: int) -> np.ndarray:
@@ -38,6 +39,7 @@ def plot_loss(history, path: str | Path, steps_per_epoch: int | None = None) -> 
         ax.plot(history.column("epoch"), history.column("val_loss"), "o-", color="tab:orange",
                 label="validation loss")
     ax.set_xlabel("epoch" if steps_per_epoch else "step")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("loss")
     ax.set_yscale("log")
     ax.grid(alpha=0.3)
@@ -53,6 +55,7 @@ def plot_accuracy(history, path: str | Path) -> None:
     if history.column("val_acc"):
         ax.plot(epochs, history.column("val_acc"), "o-", label="validation")
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("accuracy")
     ax.grid(alpha=0.3)
     ax.legend()
