@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scratchnn import ShapeError
+from scratchnn import ConfigError, ShapeError
 from scratchnn.layer import Sequential
 from scratchnn.layers import BatchNorm1d, Dropout, Flatten, Linear, ReLU, Sigmoid
 from scratchnn.losses import MSE
@@ -44,6 +44,13 @@ def test_shape_mismatch_in_a_nested_sequential_names_both_levels(rng):
 def test_sequential_refuses_something_that_is_not_a_layer():
     with pytest.raises(TypeError, match="at 1"):
         Sequential(ReLU(), lambda x: x)
+
+
+def test_sequential_refuses_one_layer_object_in_two_places(rng):
+    """Its second forward would overwrite the first one's cache: silently wrong gradients."""
+    relu = ReLU()
+    with pytest.raises(ConfigError, match=r"layer 2 \(ReLU\) is the same object"):
+        Sequential(Linear(3, 3, rng=rng), relu, relu)
 
 
 def test_sequential_lists_parameters_in_layer_order_with_dotted_names():

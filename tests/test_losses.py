@@ -44,6 +44,11 @@ def probability_rows(rng, n, c, dtype=np.float64):
     return rng.dirichlet(np.ones(c), n).astype(dtype)
 
 
+def unnormalised_rows(rng, n, c, dtype=np.float64):
+    """Non-negative targets whose rows do not sum to 1 (torch: dL/ds = p sum(t) - t)."""
+    return rng.uniform(0, 1, (n, c)).astype(dtype)
+
+
 def hinge_scores(rng, labels, c, margin, dtype=np.float64):
     """Scores whose margins s_j - s_y + margin (j != y) are all at least 0.2 from the kink at 0."""
     n = len(labels)
@@ -74,12 +79,13 @@ def torch_loss(torch, kind, scores, target, margin=1.0):
 
 # -- numerical gradients ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("labels_kind", ["int", "one-hot", "probabilities"])
+@pytest.mark.parametrize("labels_kind", ["int", "one-hot", "probabilities", "unnormalised"])
 @pytest.mark.parametrize("n, c", SHAPES)
 def test_softmax_cross_entropy_gradient_matches_numerical_gradient(n, c, labels_kind, rng):
     labels = int_labels(rng, n, c)
     target = {"int": labels, "one-hot": one_hot(labels, c),
-              "probabilities": probability_rows(rng, n, c)}[labels_kind]
+              "probabilities": probability_rows(rng, n, c),
+              "unnormalised": unnormalised_rows(rng, n, c)}[labels_kind]
     report = gradcheck.check_loss(SoftmaxCrossEntropy(), 3 * rng.standard_normal((n, c)), target)
     assert report.ok, report.table()
 
@@ -104,12 +110,13 @@ def test_mse_gradient_matches_numerical_gradient(shape, rng):
 # -- parity with torch --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("labels_kind", ["int", "one-hot", "probabilities"])
+@pytest.mark.parametrize("labels_kind", ["int", "one-hot", "probabilities", "unnormalised"])
 @pytest.mark.parametrize("n, c", SHAPES)
 def test_softmax_cross_entropy_matches_torch_cross_entropy(n, c, labels_kind, dtype, rng, torch):
     labels = int_labels(rng, n, c)
     target = {"int": labels, "one-hot": one_hot(labels, c, dtype),
-              "probabilities": probability_rows(rng, n, c, dtype)}[labels_kind]
+              "probabilities": probability_rows(rng, n, c, dtype),
+              "unnormalised": unnormalised_rows(rng, n, c, dtype)}[labels_kind]
     scores = (3 * rng.standard_normal((n, c))).astype(dtype)
     loss_fn = SoftmaxCrossEntropy()
     loss_t, dscores_t = torch_loss(torch, "ce", scores, target)

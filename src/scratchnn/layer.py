@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from scratchnn.errors import ShapeError
+from scratchnn.errors import ConfigError, ShapeError
 from scratchnn.parameter import Parameter
 
 
@@ -159,6 +159,10 @@ class Sequential(Layer):
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise TypeError(f"Sequential takes Layers, got {type(layer).__name__} at {i}")
+            if any(layer is earlier for earlier in layers[:i]):
+                # a second forward would overwrite the first one's cache: wrong gradients
+                raise ConfigError(f"Sequential: layer {i} ({type(layer).__name__}) is the same "
+                                  "object as an earlier layer; create a new layer for each place")
             setattr(self, str(i), layer)
 
     def __len__(self) -> int:

@@ -34,18 +34,20 @@ def softmax_cross_entropy_forward(scores: np.ndarray, target: np.ndarray
     return float(loss), (logp, target)
 
 
-# For one row with p = softmax(s) and target t summing to 1: dL/ds = p - t. This is where the
-# softmax Jacobian and the log's 1/p cancel; multiplying by "the softmax derivative" p(1 - p)
-# again is the classic bug. The mean over the batch brings the 1/N.
+# For one row with p = softmax(s) and target t: dL/ds = p * sum(t) - t, which is p - t when t sums
+# to 1 (labels, one-hot, probabilities). This is where the softmax Jacobian and the log's 1/p
+# cancel; multiplying by "the softmax derivative" p(1 - p) again is the classic bug. The mean over
+# the batch brings the 1/N.
 def softmax_cross_entropy_backward(cache: tuple[np.ndarray, np.ndarray],
                                    dloss: float = 1.0) -> np.ndarray:
-    """-> dscores (N, C) = (softmax(scores) - target) / N."""
+    """-> dscores (N, C) = (softmax(scores) * rowsum(target) - target) / N."""
     logp, target = cache
     n = logp.shape[0]
     dscores = np.exp(logp)
     if target.ndim == 1:
         dscores[np.arange(n), target] -= 1
     else:
+        dscores *= target.sum(axis=1, keepdims=True)
         dscores -= target
     dscores *= dscores.dtype.type(dloss / n)
     return dscores
