@@ -7,12 +7,21 @@ step by step, median of many steps. Prints the ratio scratchnn / PyTorch (target
 
 from __future__ import annotations
 
-import argparse
-import statistics
-import time
+import os
 
-import numpy as np
-import torch
+# Both libraries keep their worker threads spinning for a while after each call. Alternating
+# steps on 2 cores, OpenBLAS's spinning threads (NumPy's) steal the cores from torch's OpenMP
+# pool and vice versa: both run 4-5x slower than alone. The shortest OpenBLAS spin (2^4 cycles)
+# removes that interference; it must be set before NumPy loads OpenBLAS. (OMP_WAIT_POLICY=PASSIVE
+# would instead slow torch down 2x, an unfair comparison.)
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 import scratchnn as snn
 from scratchnn.models import MultiLayerNet
@@ -35,6 +44,7 @@ def fashion_batch(batch: int, rng: np.random.Generator) -> tuple[np.ndarray, np.
 
 def scratchnn_step(rng: np.random.Generator):
     model = MultiLayerNet(784, SIZES, 10, rng=rng)
+    model[1].input_grad = False        # as the Trainer does: no gradient for the data (as torch)
     loss_fn = snn.losses.SoftmaxCrossEntropy()
     optimizer = snn.optim.Adam(model.parameters(), lr=1e-3)
 
@@ -87,10 +97,17 @@ def main() -> None:
     for _ in range(args.steps):                           # alternate, so both see the same load
         t_ours.append(timed(ours, x, y))
         t_theirs.append(timed(theirs, xt, yt))
-    a, b = statistics.median(t_ours) * 1e3, statistics.median(t_theirs) * 1e3
+    b_ours, b_theirs = [], []
+    for _ in range(5):                                    # blocks: each with the cores to itself
+        b_ours += [timed(ours, x, y) for _ in range(args.steps // 5)]
+        b_theirs += [timed(theirs, xt, yt) for _ in range(args.steps // 5)]
     print(f"MLP 784-{'-'.join(map(str, SIZES))}-10, batch {args.batch}, Adam, float32, "
-          f"{args.threads} torch threads, median of {args.steps} steps")
-    print(f"  scratchnn {a:.3f} ms   PyTorch {b:.3f} ms   ratio {a / b:.2f}x")
+          f"{args.threads} threads, median of {args.steps} steps "
+          f"(OPENBLAS_THREAD_TIMEOUT={os.environ['OPENBLAS_THREAD_TIMEOUT']})")
+    for label, a, b in (("alternating step by step", t_ours, t_theirs),
+                        (f"in blocks of {args.steps // 5} steps", b_ours, b_theirs)):
+        a, b = statistics.median(a) * 1e3, statistics.median(b) * 1e3
+        print(f"  {label:26s} scratchnn {a:.3f} ms   PyTorch {b:.3f} ms   ratio {a / b:.2f}x")
 
 
 if __name__ == "__main__":

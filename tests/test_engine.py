@@ -194,3 +194,21 @@ def test_one_sgd_step_decreases_the_quadratic_loss_by_exactly_lr_g2_minus_curvat
     assert after < before
     assert lr**2 / 2 * lambda_min * g2 - rounding <= curvature
     assert curvature <= lr**2 / 2 * lambda_max * g2 + rounding
+
+
+def test_sequential_stops_where_a_layer_needs_no_input_gradient(rng):
+    first = Linear(4, 3, rng=rng)
+    model = Sequential(Flatten(), first, ReLU(), Linear(3, 2, rng=rng))
+    first.input_grad = False
+    model.forward(rng.standard_normal((5, 2, 2)).astype(np.float32))
+    assert model.backward(np.ones((5, 2), np.float32)) is None
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_sequential_refuses_to_skip_an_input_gradient_that_earlier_parameters_need(rng):
+    second = Linear(3, 2, rng=rng)
+    model = Sequential(Linear(4, 3, rng=rng), second)
+    second.input_grad = False
+    model.forward(rng.standard_normal((5, 4)).astype(np.float32))
+    with pytest.raises(RuntimeError, match=r"layer 1 \(Linear\) returned no input gradient"):
+        model.backward(np.ones((5, 2), np.float32))

@@ -182,7 +182,13 @@ class Sequential(Layer):
                 raise ShapeError(f"layer {name} ({type(layer).__name__}): {error}") from None
         return x
 
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        for layer in reversed(list(self)):
-            dout = layer.backward(dout)
+    def backward(self, dout: np.ndarray) -> np.ndarray | None:
+        layers = list(self)
+        for i in reversed(range(len(layers))):
+            dout = layers[i].backward(dout)
+            if dout is None:        # layer i was told its input needs no gradient (input_grad)
+                if any(True for layer in layers[:i] for _ in layer.parameters()):
+                    raise RuntimeError(f"layer {i} ({type(layers[i]).__name__}) returned no "
+                                       "input gradient, but layers before it have parameters")
+                return None
         return dout

@@ -49,8 +49,8 @@ def test_linear_output_and_gradients_match_torch(n, d, m, bias, dtype, rng, torc
 def test_gradcheck_fails_when_linear_backward_is_0_1_percent_too_large(monkeypatch, rng):
     original = F.linear_backward
 
-    def broken(dout, cache):
-        return tuple(g * 1.001 for g in original(dout, cache))
+    def broken(dout, cache, input_grad=True):
+        return tuple(g * 1.001 for g in original(dout, cache, input_grad))
 
     monkeypatch.setattr(F, "linear_backward", broken)
     layer = Linear(4, 3, rng=rng).to_dtype(np.float64)
@@ -67,8 +67,8 @@ def test_gradcheck_fails_when_the_bias_gradient_is_the_weight_gradient_of_anothe
     """Bug 18: a copy-pasted parameter gradient that still has the right shape."""
     original = F.linear_backward
 
-    def broken(dout, cache):
-        dx, dweight, dbias = original(dout, cache)
+    def broken(dout, cache, input_grad=True):
+        dx, dweight, dbias = original(dout, cache, input_grad)
         return dx, dweight, dweight[0]
 
     monkeypatch.setattr(F, "linear_backward", broken)
@@ -78,3 +78,18 @@ def test_gradcheck_fails_when_the_bias_gradient_is_the_weight_gradient_of_anothe
     assert report.ok is False
     assert report.worst().name == "bias"
     assert report.max_rel_error > 100 * gradcheck.TOLERANCE
+
+
+def test_without_input_grad_backward_returns_none_and_the_same_parameter_gradients(rng):
+    """input_grad=False (the first layer, whose input is the data) skips only dx."""
+    x, dout = rng.standard_normal((5, 4)), rng.standard_normal((5, 3))
+    grads = []
+    for input_grad in (True, False):
+        layer = Linear(4, 3, rng=np.random.default_rng(0)).to_dtype(np.float64)
+        layer.input_grad = input_grad
+        layer.forward(x)
+        dx = layer.backward(dout)
+        assert (dx is None) == (not input_grad)
+        grads.append((layer.weight.grad, layer.bias.grad))
+    np.testing.assert_array_equal(grads[0][0], grads[1][0])
+    np.testing.assert_array_equal(grads[0][1], grads[1][1])

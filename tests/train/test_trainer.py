@@ -157,3 +157,20 @@ def test_bad_arguments_are_clear_errors(rng):
         trainer.fit(x[:0], y[:0], epochs=1)
     with pytest.raises(snn.ShapeError, match="10 vs 9"):
         trainer.fit(x, y[:9], epochs=1)
+
+
+def test_training_skips_the_data_gradient_and_restores_the_layer_afterwards(rng):
+    """The first Linear after Flatten computes no dx while training (the data needs none)."""
+    x, y = rng.standard_normal((40, 1, 2, 2)).astype(np.float32), rng.integers(0, 3, 40)
+    model = MultiLayerNet(4, (8,), 3, rng=rng)
+    first = model[1]
+    states = []
+
+    class Watch(Callback):
+        def on_batch_end(self, trainer, *args):
+            states.append(first.input_grad)
+
+    Trainer(model, SoftmaxCrossEntropy(), Adam(model.parameters()), batch_size=10,
+            callbacks=[Watch()]).fit(x, y, epochs=1)
+    assert isinstance(first, Linear) and states == [False] * 4
+    assert first.input_grad is True

@@ -21,8 +21,10 @@ def linear_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None
 #   dL/dx = dout W^T     (each input feeds every output through its row of W)
 #   dL/dW = x^T dout     (summed over the batch by the matrix product)
 #   dL/db = sum_n dout   (the bias is broadcast over the batch, so its gradient is summed)
-def linear_backward(dout: np.ndarray, cache: tuple[np.ndarray, np.ndarray]
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """dout (N, M) -> dx (N, D), dweight (D, M), dbias (M,)."""
+def linear_backward(dout: np.ndarray, cache: tuple[np.ndarray, np.ndarray],
+                    input_grad: bool = True) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """dout (N, M) -> dx (N, D), dweight (D, M), dbias (M,). dx is None when not input_grad
+    (the input is the data, which needs no gradient)."""
     x, weight = cache
-    return dout @ weight.T, x.T @ dout, dout.sum(axis=0)
+    dx = dout @ weight.T if input_grad else None
+    return dx, x.T @ dout, dout.sum(axis=0)

@@ -25,6 +25,10 @@ class Linear(Layer):
     Shapes: x (N, in_features) -> y (N, out_features); weight is (in_features, out_features),
     the transpose of torch's. Weights start He-normal (std = sqrt(2 / in_features)), or as
     `weight_init` says ("he", "xavier" or a std); biases start at zero.
+
+    `input_grad = False` makes backward skip dx and return None: for a first layer whose input is
+    the data (in torch, an input without requires_grad). The Trainer does this while it trains;
+    for 784-wide images it saves the largest matrix product of the backward pass.
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
@@ -36,6 +40,7 @@ class Linear(Layer):
         self.weight = Parameter(init.initialise((in_features, out_features), weight_init, rng,
                                                 dtype), "weight")
         self.bias = Parameter(np.zeros(out_features, dtype), "bias") if bias else None
+        self.input_grad = True
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         check_float_input(self, x)
@@ -46,8 +51,8 @@ class Linear(Layer):
         self._cache = cache if self.training else None
         return out
 
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        dx, dweight, dbias = F.linear_backward(dout, self._saved())
+    def backward(self, dout: np.ndarray) -> np.ndarray | None:
+        dx, dweight, dbias = F.linear_backward(dout, self._saved(), self.input_grad)
         self.weight.accumulate(dweight)
         if self.bias is not None:
             self.bias.accumulate(dbias)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 
 from scratchnn.data.batches import batches
 from scratchnn.errors import ConfigError, ScratchnnError, ShapeError
+from scratchnn.layer import Sequential
+from scratchnn.layers import Linear
 from scratchnn.train.callbacks import Callback
 from scratchnn.train.evaluate import class_labels, evaluate
 from scratchnn.train.history import History
@@ -97,8 +100,9 @@ class Trainer:
         self.steps_per_epoch = math.ceil(len(x) / self.batch_size)
         self.stop = False
         self._emit("on_train_begin")
-        while self.epoch < epochs and not self.stop:
-            self._run_epoch(x, y, validation)
+        with _no_data_gradient(self.model):
+            while self.epoch < epochs and not self.stop:
+                self._run_epoch(x, y, validation)
         if self.keep_best and self.best_state is not None:
             self.model.load_state_dict(self.best_state)
         self._emit("on_train_end")
@@ -138,6 +142,27 @@ class Trainer:
     def _emit(self, hook: str, *args) -> None:
         for callback in self.callbacks:
             getattr(callback, hook)(self, *args)
+
+
+@contextmanager
+def _no_data_gradient(model) -> Iterator[None]:
+    """While training, the first Linear of a Sequential skips dx when only parameter-free layers
+    (Flatten) come before it: the gradient with respect to the data is never used."""
+    first = None
+    for layer in model if isinstance(model, Sequential) else ():
+        if isinstance(layer, Linear):
+            first = layer
+            break
+        if layer.parameters() or any(layer.children()):    # not a plain reshaping layer
+            break
+    if first is None or not first.input_grad:
+        yield
+        return
+    first.input_grad = False
+    try:
+        yield
+    finally:
+        first.input_grad = True
 
 
 def _check_data(x: np.ndarray, y: np.ndarray, what: str) -> None:
