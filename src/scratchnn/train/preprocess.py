@@ -24,11 +24,15 @@ class Standardize:
         channels = [x[:, c] for c in range(x.shape[1])] if x.ndim == 4 else [x]
         mean, std = [], []
         for values in channels:
-            counts = np.bincount(values.reshape(-1), minlength=256).astype(np.float64)
+            counts = np.zeros(256)
+            for start in range(0, len(values), 4096):   # bincount widens uint8 to int64:
+                chunk = values[start:start + 4096]       # in chunks, that stays a few MB
+                counts += np.bincount(chunk.reshape(-1), minlength=256)
             levels = np.arange(counts.size) / 255.0
             m = counts @ levels / counts.sum()
             mean.append(float(m))
-            std.append(float(np.sqrt(counts @ (levels - m) ** 2 / counts.sum())) or 1.0)
+            s = float(np.sqrt(counts @ (levels - m) ** 2 / counts.sum()))
+            std.append(s if s > 1e-6 else 1.0)    # a constant channel: rounding leaves ~1e-18
         return cls(tuple(mean), tuple(std))
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
