@@ -137,6 +137,7 @@ def test_keep_best_restores_the_best_validation_weights(rng):
     assert all(np.array_equal(final[k], snapshots[best][k]) for k in final)
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered", "ignore:invalid value encountered")
 def test_divergence_stops_with_a_message(rng):
     x, y = tiny_problem(rng, n=64)
     model = MultiLayerNet(16, (16,), 2, rng=rng)
