@@ -6,7 +6,18 @@
     loss_fn = snn.losses.SoftmaxCrossEntropy()
 """
 
-from scratchnn import data, functional, gradcheck, init, layers, losses, models, optim, train
+from scratchnn import (
+    compat,
+    data,
+    functional,
+    gradcheck,
+    init,
+    layers,
+    losses,
+    models,
+    optim,
+    train,
+)
 from scratchnn.errors import ConfigError, DataError, ScratchnnError, ShapeError
 from scratchnn.layer import Layer, Sequential
 from scratchnn.parameter import Parameter
@@ -16,6 +27,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ConfigError", "DataError", "History", "Layer", "Parameter", "ScratchnnError", "Sequential",
-    "ShapeError", "Trainer", "data", "functional", "gradcheck", "init", "layers", "losses",
-    "models", "optim", "train",
+    "ShapeError", "Trainer", "compat", "data", "functional", "gradcheck", "init", "layers",
+    "losses", "models", "optim", "train",
 ]
