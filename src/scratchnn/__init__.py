@@ -18,6 +18,11 @@ from scratchnn import (
     optim,
     train,
 )
+
+# The function shadows the subpackage: snn.doctor(...) runs it. Reach the package's parts with
+# `from scratchnn.doctor.report import Report` (`import scratchnn.doctor.report as r` would look
+# `report` up on the function and fail).
+from scratchnn.doctor import doctor
 from scratchnn.errors import ConfigError, DataError, ScratchnnError, ShapeError
 from scratchnn.layer import Layer, Sequential
 from scratchnn.parameter import Parameter
@@ -27,6 +32,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ConfigError", "DataError", "History", "Layer", "Parameter", "ScratchnnError", "Sequential",
-    "ShapeError", "Trainer", "compat", "data", "functional", "gradcheck", "init", "layers",
-    "losses", "models", "optim", "train",
+    "ShapeError", "Trainer", "compat", "data", "doctor", "functional", "gradcheck", "init",
+    "layers", "losses", "models", "optim", "train",
 ]

@@ -17,3 +17,8 @@ class DataError(ScratchnnError, ValueError):
 
 class ConfigError(ScratchnnError, ValueError):
     """An unknown name, an unknown config key, or a value out of range."""
+
+
+class DivergenceError(ScratchnnError):
+    """Training met a non-finite loss or gradient (the message names the step and the first
+    layer where values stopped being finite)."""

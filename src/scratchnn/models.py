@@ -2,20 +2,35 @@
 
 The names follow the course code people arrive with: TwoLayerNet (CS231n, "Deep Learning from
 Scratch" ch. 5) and MultiLayerNet (DLFS ch. 6: any depth, activation, initialisation, batch norm,
-dropout and L2 weight decay). `build(name, ...)` makes one by its command-line name.
+dropout and L2 weight decay); the convolutional ThreeLayerConvNet (CS231n) and SimpleConvNet
+(DLFS ch. 7), and ConvNet, blocks of conv - batch norm - ReLU - max-pool (the `cnn` preset).
+`build(name, input_shape, ...)` makes one by its command-line name.
 """
 
 from __future__ import annotations
 
 import difflib
 import inspect
+import math
 from collections.abc import Sequence
 
 import numpy as np
 
 from scratchnn.errors import ConfigError
 from scratchnn.layer import Layer, Sequential
-from scratchnn.layers import BatchNorm1d, Dropout, Flatten, LeakyReLU, Linear, ReLU, Sigmoid, Tanh
+from scratchnn.layers import (
+    BatchNorm1d,
+    BatchNorm2d,
+    Conv2d,
+    Dropout,
+    Flatten,
+    LeakyReLU,
+    Linear,
+    MaxPool2d,
+    ReLU,
+    Sigmoid,
+    Tanh,
+)
 
 ACTIVATIONS: dict[str, type[Layer]] = {
     "relu": ReLU, "leaky_relu": LeakyReLU, "sigmoid": Sigmoid, "tanh": Tanh,
@@ -81,16 +96,129 @@ def mlp(input_size: int = 784, output_size: int = 10, *,
                          weight_decay=weight_decay, rng=rng)
 
 
+def _image_shape(input_shape: Sequence[int], name: str) -> tuple[int, int, int]:
+    if len(input_shape) != 3:
+        raise ConfigError(f"{name} needs image input (C, H, W), got shape {tuple(input_shape)}")
+    return tuple(int(d) for d in input_shape)
+
+
+def _pooled(size: int, times: int) -> int:
+    """The size after `times` 2x2 max-pools (each floors)."""
+    for _ in range(times):
+        size //= 2
+    return size
+
+
+def ThreeLayerConvNet(input_shape: Sequence[int] = (3, 32, 32), num_filters: int = 32,
+                      filter_size: int = 7, hidden_dim: int = 100, output_size: int = 10, *,
+                      weight_init: str | float = "he", weight_decay: float = 0.0,
+                      rng: np.random.Generator | None = None) -> Sequential:
+    """CS231n's conv - relu - 2x2 max-pool - affine - relu - affine.
+
+    The convolution keeps the spatial size (stride 1, padding (filter_size - 1) // 2).
+    weight_decay: L2 lambda, as MultiLayerNet's (CS231n's `reg`).
+    Shapes: x (N, C, H, W) -> scores (N, output_size).
+    """
+    c, h, w = _image_shape(input_shape, "ThreeLayerConvNet")
+    rng = rng if rng is not None else np.random.default_rng()
+    model = Sequential(
+        Conv2d(c, num_filters, filter_size, padding=(filter_size - 1) // 2,
+               weight_init=weight_init, rng=rng),
+        ReLU(), MaxPool2d(2), Flatten(),
+        Linear(num_filters * _pooled(h, 1) * _pooled(w, 1), hidden_dim, weight_init=weight_init,
+               rng=rng),
+        ReLU(),
+        Linear(hidden_dim, output_size, weight_init=weight_init, rng=rng))
+    model.weight_decay = weight_decay
+    return model
+
+
+def SimpleConvNet(input_shape: Sequence[int] = (1, 28, 28), filter_num: int = 30,
+                  filter_size: int = 5, padding: int = 0, stride: int = 1,
+                  hidden_size: int = 100, output_size: int = 10, *,
+                  weight_init: str | float = "he", weight_decay: float = 0.0,
+                  rng: np.random.Generator | None = None) -> Sequential:
+    """DLFS ch. 7's conv - relu - 2x2 max-pool - affine - relu - affine (conv 30@5x5, affine 100).
+
+    Shapes: x (N, C, H, W) -> scores (N, output_size).
+    """
+    c, h, w = _image_shape(input_shape, "SimpleConvNet")
+    rng = rng if rng is not None else np.random.default_rng()
+    conv_h = (h + 2 * padding - filter_size) // stride + 1
+    conv_w = (w + 2 * padding - filter_size) // stride + 1
+    model = Sequential(
+        Conv2d(c, filter_num, filter_size, stride, padding, weight_init=weight_init, rng=rng),
+        ReLU(), MaxPool2d(2), Flatten(),
+        Linear(filter_num * _pooled(conv_h, 1) * _pooled(conv_w, 1), hidden_size,
+               weight_init=weight_init, rng=rng),
+        ReLU(),
+        Linear(hidden_size, output_size, weight_init=weight_init, rng=rng))
+    model.weight_decay = weight_decay
+    return model
+
+
+def ConvNet(input_shape: Sequence[int] = (1, 28, 28), channels: Sequence[int] = (32, 64),
+            hidden_sizes: Sequence[int] = (128,), output_size: int = 10, *,
+            batchnorm: bool = True, dropout: float = 0.5, weight_init: str | float = "he",
+            weight_decay: float = 0.0, rng: np.random.Generator | None = None) -> Sequential:
+    """Per entry of `channels`: conv 3x3 pad 1 - [batch norm] - ReLU - 2x2 max-pool; flatten;
+    per hidden size: affine - ReLU - [dropout]; then affine.
+
+    The defaults are the two-block network of benchmarks/speed.py.
+    Shapes: x (N, C, H, W) -> scores (N, output_size).
+    """
+    c, h, w = _image_shape(input_shape, "ConvNet")
+    if not 0.0 <= dropout < 1.0:
+        raise ConfigError(f"dropout must be in [0, 1), got {dropout}")
+    if _pooled(min(h, w), len(channels)) < 1:
+        raise ConfigError(f"{len(channels)} 2x2 poolings do not fit input {h}x{w}")
+    rng = rng if rng is not None else np.random.default_rng()
+    layers: list[Layer] = []
+    for fan_in, fan_out in zip((c, *channels[:-1]), channels, strict=True):
+        layers.append(Conv2d(fan_in, fan_out, 3, padding=1, bias=not batchnorm,
+                             weight_init=weight_init, rng=rng))
+        if batchnorm:               # its beta does the bias's job
+            layers.append(BatchNorm2d(fan_out))
+        layers += [ReLU(), MaxPool2d(2)]
+    layers.append(Flatten())
+    sizes = [channels[-1] * _pooled(h, len(channels)) * _pooled(w, len(channels)),
+             *hidden_sizes]
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
+        layers += [Linear(fan_in, fan_out, weight_init=weight_init, rng=rng), ReLU()]
+        if dropout:
+            layers.append(Dropout(dropout, rng=rng))
+    layers.append(Linear(sizes[-1], output_size, weight_init=weight_init, rng=rng))
+    model = Sequential(*layers)
+    model.weight_decay = weight_decay
+    return model
+
+
+def cnn(input_shape: Sequence[int] = (1, 28, 28), output_size: int = 10, *,
+        hidden_sizes: Sequence[int] = (128,), batchnorm: bool = True, dropout: float = 0.5,
+        weight_init: str | float = "he", weight_decay: float = 0.0,
+        rng: np.random.Generator | None = None) -> Sequential:
+    """The strongest preset for Fashion-MNIST in the time budget (see README): a ConvNet."""
+    return ConvNet(input_shape, (32, 64), hidden_sizes, output_size, batchnorm=batchnorm,
+                   dropout=dropout, weight_init=weight_init, weight_decay=weight_decay, rng=rng)
+
+
 PRESETS = {
     "mlp": mlp,
     "two-layer-net": TwoLayerNet,
     "multi-layer-net": MultiLayerNet,
+    "three-layer-convnet": ThreeLayerConvNet,
+    "simple-convnet": SimpleConvNet,
+    "cnn": cnn,
 }
 
 
-def build(name: str, input_size: int, output_size: int, *, rng: np.random.Generator,
-          **options) -> Sequential:
-    """Build a preset by its command-line name; unknown names suggest the nearest one."""
+def build(name: str, input_shape: int | Sequence[int], output_size: int, *,
+          rng: np.random.Generator, **options) -> Sequential:
+    """Build a preset by its command-line name; unknown names suggest the nearest one.
+
+    input_shape: one sample's shape, (C, H, W) for images (an int for flat inputs). Presets whose
+    first argument is `input_size` (the MLPs) get the product, convolutional ones the shape.
+    """
     if name not in PRESETS:
         close = difflib.get_close_matches(name, PRESETS, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -100,4 +228,7 @@ def build(name: str, input_size: int, output_size: int, *, rng: np.random.Genera
     for option in options:
         if option not in accepted:
             raise ConfigError(f"model {name!r} has no option {option!r}")
-    return preset(input_size, output_size=output_size, rng=rng, **options)
+    shape = (input_shape,) if isinstance(input_shape, int | np.integer) else tuple(input_shape)
+    first = next(iter(accepted))
+    return preset(math.prod(shape) if first == "input_size" else shape, output_size=output_size,
+                  rng=rng, **options)

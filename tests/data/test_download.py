@@ -1,13 +1,16 @@
 """download() against an http.server on 127.0.0.1: good files, bad checksums, 404s, refused
-connections, partial transfers and timeouts. No test reaches the internet."""
+connections, partial transfers and timeouts; CIFAR-10's archive unpacked, unsafe archives refused.
+No test reaches the internet."""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import socket
 import subprocess
 import sys
+import tarfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -15,7 +18,7 @@ import numpy as np
 import pytest
 
 from scratchnn.data import download, load, registry, write_idx
-from scratchnn.data.download import CHECKSUMS, MIRRORS
+from scratchnn.data.download import CHECKSUMS, CIFAR10_PYTHON, MIRRORS
 from scratchnn.data.download.__main__ import main
 from scratchnn.errors import DataError
 
@@ -181,15 +184,20 @@ def test_main_downloads_with_the_module_mirrors(tmp_path, server, payload, monke
 
 
 def test_unknown_dataset_cannot_be_downloaded():
-    with pytest.raises(DataError, match="cannot download 'cifar10'; downloadable: "):
-        download("cifar10")
+    with pytest.raises(DataError, match="cannot download 'digits'; downloadable: cifar10, "):
+        download("digits")
 
 
 def test_published_checksums_are_md5s():
-    for files in CHECKSUMS.values():
-        assert sorted(files) == sorted(f"{stem}.gz" for stem in registry.IDX_FILES.values())
+    for name in ("fashion-mnist", "mnist"):
+        assert sorted(CHECKSUMS[name]) == sorted(f"{stem}.gz"
+                                                 for stem in registry.IDX_FILES.values())
+    for files in [*CHECKSUMS.values(), CIFAR10_PYTHON]:
         assert all(len(md5) == 32 and int(md5, 16) >= 0 for md5 in files.values())
     assert MIRRORS["mnist"][-1] == "http://yann.lecun.com/exdb/mnist/"
+    # as published on https://www.cs.toronto.edu/~kriz/cifar.html
+    assert CHECKSUMS["cifar10"] == {"cifar-10-binary.tar.gz": "c32a1d4ab5d03f1284b67883e8d87530"}
+    assert CIFAR10_PYTHON == {"cifar-10-python.tar.gz": "c58f30108f718f92721af3b95e74349a"}
 
 
 def test_runs_as_a_module_without_warnings():
@@ -198,3 +206,78 @@ def test_runs_as_a_module_without_warnings():
     assert result.returncode == 0 and "fashion-mnist" in result.stdout
     assert result.stderr == ""
 
+
+
+# -- CIFAR-10: an archive, unpacked safely -----------------------------------------------------
+
+CIFAR_ARCHIVE = "cifar-10-binary.tar.gz"
+
+
+def _tar_gz(path, members) -> bytes:
+    """A .tar.gz of members: (TarInfo, bytes or None) pairs."""
+    with tarfile.open(path, "w:gz") as tar:
+        for info, data in members:
+            if data is not None:
+                info.size = len(data)
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+    return path.read_bytes()
+
+
+def test_downloaded_cifar10_is_unpacked_and_loads(tmp_path, server, make_cifar):
+    arrays = make_cifar(tmp_path / "served", "bin")
+    with tarfile.open(tmp_path / CIFAR_ARCHIVE, "w:gz") as tar:
+        tar.add(arrays["directory"], arcname="cifar-10-batches-bin")
+    body = (tmp_path / CIFAR_ARCHIVE).read_bytes()
+    server.files["/kriz/" + CIFAR_ARCHIVE] = (body, None, 0)
+    lines = []
+    directory = download("cifar10", mirrors=[server.url + "/kriz/"],
+                         checksums={CIFAR_ARCHIVE: _md5(body)}, log=lines.append)
+    assert directory == registry.cache_dir() / "cifar10"
+    assert os.listdir(directory) == ["cifar-10-batches-bin"]      # the archive is deleted
+    assert lines[-1] == f"{CIFAR_ARCHIVE}: unpacking into {directory / 'cifar-10-batches-bin'}"
+    data = load("cifar10")
+    np.testing.assert_array_equal(data.x_train, arrays["x_train"])
+    np.testing.assert_array_equal(data.y_test, arrays["y_test"])
+    download("cifar10", mirrors=[server.url + "/kriz/"], checksums={CIFAR_ARCHIVE: _md5(body)})
+    assert server.requests == ["/kriz/" + CIFAR_ARCHIVE]          # not fetched again
+
+
+def _member(name, kind=tarfile.REGTYPE, linkname=""):
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname, info.mode = kind, linkname, 0o644
+    return info
+
+
+@pytest.mark.parametrize("name, kind, linkname, reason", [
+    ("cifar-10-batches-bin/../../evil", tarfile.REGTYPE, "", "not inside cifar-10-batches-bin/"),
+    ("/tmp/evil", tarfile.REGTYPE, "", "not inside"),
+    ("other/evil", tarfile.REGTYPE, "", "not inside"),
+    ("cifar-10-batches-bin/link", tarfile.SYMTYPE, "/etc/passwd", "not a regular file or folder"),
+    ("cifar-10-batches-bin/hard", tarfile.LNKTYPE, "../x", "not a regular file or folder"),
+    ("cifar-10-batches-bin/dev", tarfile.CHRTYPE, "", "not a regular file or folder"),
+])
+def test_unsafe_archives_are_refused_before_anything_is_written(tmp_path, server, name, kind,
+                                                                 linkname, reason):
+    members = [(_member("cifar-10-batches-bin", tarfile.DIRTYPE), None),
+               (_member("cifar-10-batches-bin/data_batch_1.bin"), b"x" * 3073),
+               (_member(name, kind, linkname), b"evil" if kind == tarfile.REGTYPE else None)]
+    body = _tar_gz(tmp_path / "evil.tar.gz", members)
+    server.files["/k/" + CIFAR_ARCHIVE] = (body, None, 0)
+    cache = tmp_path / "cache"
+    with pytest.raises(DataError) as caught:
+        download("cifar10", cache, mirrors=[server.url + "/k/"], checksums={CIFAR_ARCHIVE:
+                                                                           _md5(body)})
+    message = str(caught.value)
+    assert message.startswith(f"{cache / 'cifar10' / CIFAR_ARCHIVE}: refused member {name!r}")
+    assert reason in message and "\n" not in message
+    assert sorted(os.listdir(cache / "cifar10")) == [CIFAR_ARCHIVE]    # nothing unpacked
+    assert not (tmp_path / "evil").exists() and not (cache / "evil").exists()
+
+
+def test_a_corrupt_archive_is_named(tmp_path, server):
+    body = b"\x1f\x8b\x08\x00 not really gzip"
+    server.files["/k/" + CIFAR_ARCHIVE] = (body, None, 0)
+    with pytest.raises(DataError, match=rf"{CIFAR_ARCHIVE}: corrupt archive"):
+        download("cifar10", tmp_path, mirrors=[server.url + "/k/"],
+                 checksums={CIFAR_ARCHIVE: _md5(body)})
+    assert sorted(os.listdir(tmp_path / "cifar10")) == [CIFAR_ARCHIVE]

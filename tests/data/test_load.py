@@ -95,9 +95,9 @@ def test_a_directory_named_after_a_known_dataset_gets_its_classes(tmp_path, make
 
 @pytest.mark.parametrize("name, message", [
     ("fashon-mnist", "unknown dataset 'fashon-mnist' (did you mean 'fashion-mnist'?); "
-                     "known: digits, fashion-mnist, mnist"),
+                     "known: cifar10, digits, fashion-mnist, mnist"),
     ("mnsit", "unknown dataset 'mnsit' (did you mean 'mnist'?)"),
-    ("imagenet", "unknown dataset 'imagenet'; known: digits, fashion-mnist, mnist"),
+    ("imagenet", "unknown dataset 'imagenet'; known: cifar10, digits, fashion-mnist, mnist"),
     ("", "no dataset name given"),
 ])
 def test_unknown_name(name, message):
@@ -107,11 +107,14 @@ def test_unknown_name(name, message):
 
 
 def test_bad_paths(tmp_path, make_idx_dataset):
-    with pytest.raises(DataError, match="no such directory"):
+    with pytest.raises(DataError, match="nowhere: no such file or directory$"):
         load(str(tmp_path / "nowhere"))
     (tmp_path / "file").write_bytes(b"")
-    with pytest.raises(DataError, match="file: not a directory"):
+    with pytest.raises(DataError, match="file: not a dataset file; a dataset path is an .npz"):
         load(str(tmp_path / "file"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="empty: no dataset found; expected MNIST-style IDX"):
+        load(tmp_path / "empty")
     make_idx_dataset(tmp_path / "partial")
     os.remove(tmp_path / "partial" / "t10k-images-idx3-ubyte.gz")
     with pytest.raises(DataError, match=r"partial: missing t10k-images-idx3-ubyte\[\.gz\]$"):
@@ -162,7 +165,7 @@ def test_files_that_disagree_are_named(tmp_path, make_idx_dataset):
 
 def test_known_datasets(tmp_path, make_idx_dataset):
     infos = {info.name: info for info in known_datasets()}
-    assert list(infos) == ["digits", "fashion-mnist", "mnist"]
+    assert list(infos) == ["cifar10", "digits", "fashion-mnist", "mnist"]
     assert infos["fashion-mnist"].location is None and infos["mnist"].location is None
     assert "apt-get install dataset-fashion-mnist" in infos["fashion-mnist"].how_to_get
     assert infos["digits"].location == "scikit-learn"

@@ -13,12 +13,16 @@ from engine_helpers import DTYPES, randomise
 
 from scratchnn.errors import ShapeError
 from scratchnn.layers import (
+    AvgPool2d,
     BatchNorm1d,
     BatchNorm2d,
+    Conv2d,
     Dropout,
     Flatten,
+    GlobalAvgPool2d,
     LeakyReLU,
     Linear,
+    MaxPool2d,
     ReLU,
     Sigmoid,
     Tanh,
@@ -36,8 +40,15 @@ LAYERS = {
     "BatchNorm1d": (lambda rng: BatchNorm1d(4), (5, 4)),
     "BatchNorm2d": (lambda rng: BatchNorm2d(3), (2, 3, 4, 4)),
     "Flatten": (lambda rng: Flatten(), (2, 3, 4)),
+    "Conv2d": (lambda rng: Conv2d(3, 2, 3, stride=2, padding=1, rng=rng), (2, 3, 5, 5)),
+    "Conv2d-no-bias": (lambda rng: Conv2d(3, 2, (2, 3), bias=False, rng=rng), (2, 3, 4, 5)),
+    "MaxPool2d": (lambda rng: MaxPool2d(3, 2, 1), (2, 3, 5, 5)),
+    "AvgPool2d": (lambda rng: AvgPool2d(2), (2, 3, 4, 4)),
+    "GlobalAvgPool2d": (lambda rng: GlobalAvgPool2d(), (2, 3, 4, 4)),
 }
-WITH_PARAMETERS = ["Linear", "Linear-no-bias", "BatchNorm1d", "BatchNorm2d"]
+WITH_PARAMETERS = ["Linear", "Linear-no-bias", "BatchNorm1d", "BatchNorm2d", "Conv2d",
+                   "Conv2d-no-bias"]
+SPATIAL = ["Conv2d", "Conv2d-no-bias", "MaxPool2d", "AvgPool2d", "GlobalAvgPool2d"]
 COMPUTING = [name for name in LAYERS if name != "Flatten"]   # Flatten only reshapes
 
 
@@ -50,6 +61,8 @@ def make_case(name, rng, dtype=np.float64):
     dout_shape = (shape[0], int(np.prod(shape[1:]))) if name == "Flatten" else shape
     if name.startswith("Linear"):
         dout_shape = (shape[0], 3)
+    if name in SPATIAL:                  # the output shape, from a forward on a copy
+        dout_shape = copy.deepcopy(layer)(x).shape
     return layer, x, rng.standard_normal(dout_shape).astype(dtype)
 
 

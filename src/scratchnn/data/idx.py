@@ -59,6 +59,22 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     return array.astype(dtype.newbyteorder("="))  # a writable copy in native byte order
 
 
+def read_idx_shape(path: str | os.PathLike) -> tuple[int, ...]:
+    """The array shape an IDX file's header declares, reading only the header (gzip or raw)."""
+    try:
+        with open(path, "rb") as f:
+            start = f.read(4)
+            opener = gzip.open if start[:2] == _GZIP_MAGIC else open
+        with opener(path, "rb") as f:
+            head = f.read(4)
+            head += f.read(4 * head[3]) if len(head) == 4 else b""
+    except OSError as error:  # gzip.BadGzipFile is an OSError
+        raise DataError(f"{path}: cannot read the IDX header ({error.strerror or error})") from None
+    except (EOFError, zlib.error) as error:
+        raise DataError(f"{path}: corrupt gzip data ({error})") from None
+    return _parse_header(head, path)[1]
+
+
 def _parse_header(raw: bytes, path: str | os.PathLike) -> tuple[np.dtype, tuple[int, ...], int]:
     """(dtype, dims, offset of the data) from the header of an IDX file's bytes."""
     if not raw:

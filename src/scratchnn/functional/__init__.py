@@ -14,6 +14,7 @@ from scratchnn.functional.activations import (
     tanh_backward,
     tanh_forward,
 )
+from scratchnn.functional.conv import col2im, conv2d_backward, conv2d_forward, im2col
 from scratchnn.functional.dense import linear_backward, linear_forward
 from scratchnn.functional.dropout import dropout_backward, dropout_forward
 from scratchnn.functional.losses import (
@@ -27,13 +28,25 @@ from scratchnn.functional.losses import (
     softmax_cross_entropy_forward,
 )
 from scratchnn.functional.norm import batchnorm_backward, batchnorm_eval, batchnorm_forward
+from scratchnn.functional.pool import (
+    avgpool2d_backward,
+    avgpool2d_forward,
+    global_avgpool2d_backward,
+    global_avgpool2d_forward,
+    maxpool2d_backward,
+    maxpool2d_forward,
+)
 
 __all__ = [
+    "avgpool2d_backward", "avgpool2d_forward",
     "batchnorm_backward", "batchnorm_eval", "batchnorm_forward",
+    "col2im", "conv2d_backward", "conv2d_forward", "im2col",
     "dropout_backward", "dropout_forward",
+    "global_avgpool2d_backward", "global_avgpool2d_forward",
     "leaky_relu_backward", "leaky_relu_forward",
     "linear_backward", "linear_forward",
     "log_softmax", "softmax",
+    "maxpool2d_backward", "maxpool2d_forward",
     "mse_backward", "mse_forward",
     "multiclass_hinge_backward", "multiclass_hinge_forward",
     "relu_backward", "relu_forward",

@@ -3,6 +3,8 @@ early stopping, plots). The library itself never prints; these do.
 
 Hooks receive the trainer: on_train_begin, on_epoch_begin, on_batch_end(loss, correct, size),
 on_epoch_end(metrics), on_train_end. Set `trainer.stop = True` to end training after the epoch.
+A batch skipped for non-finite values (skip_nonfinite) reports size 0. A callback with state
+that must survive a restart returns it from state_dict() (JSON-able); checkpoints keep it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,11 @@ class Callback:
     def on_batch_end(self, trainer, loss: float, correct: int, size: int) -> None: ...
     def on_epoch_end(self, trainer, metrics: dict[str, float]) -> None: ...
     def on_train_end(self, trainer) -> None: ...
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None: ...
 
 
 class EarlyStopping(Callback):
@@ -40,6 +47,12 @@ class EarlyStopping(Callback):
             if self.waited >= self.patience:
                 trainer.stop = True
 
+    def state_dict(self) -> dict:
+        return {"best": self.best, "waited": self.waited}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.best, self.waited = float(state["best"]), int(state["waited"])
+
 
 class ProgressBar(Callback):
     """A tqdm bar per epoch showing the running loss, accuracy and images per second, then one
@@ -53,6 +66,7 @@ class ProgressBar(Callback):
         from tqdm import tqdm
 
         self.bar = tqdm(total=trainer.steps_per_epoch, desc=f"epoch {trainer.epoch + 1}",
+                        initial=trainer.batch_index,      # > 0 when resumed mid-epoch
                         file=self.file, leave=False, dynamic_ncols=True, mininterval=0.5)
         self.seen, self.loss_sum, self.correct, self.started = 0, 0.0, 0, time.perf_counter()
 
@@ -63,8 +77,9 @@ class ProgressBar(Callback):
         self.bar.update(1)
         if self.bar.n % 20 == 0 or self.bar.n == self.bar.total:
             speed = self.seen / max(time.perf_counter() - self.started, 1e-9)
-            self.bar.set_postfix(loss=f"{self.loss_sum / self.seen:.4f}",
-                                 acc=f"{self.correct / self.seen:.4f}",
+            seen = max(self.seen, 1)                   # every batch so far may have been skipped
+            self.bar.set_postfix(loss=f"{self.loss_sum / seen:.4f}",
+                                 acc=f"{self.correct / seen:.4f}",
                                  speed=f"{speed:,.0f} img/s", refresh=False)
 
     def on_epoch_end(self, trainer, metrics: dict[str, float]) -> None:

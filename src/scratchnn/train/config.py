@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from scratchnn.data.transforms import PREPROCESS
 from scratchnn.errors import ConfigError
 
 # Model options: None means "the preset's default".
@@ -22,6 +24,10 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "keep_best": (bool,), "hidden_sizes": (tuple, list), "activation": (str,),
     "weight_init": (str, float, int), "batchnorm": (bool,), "dropout": (float, int),
     "weight_decay": (float, int),
+    "augment": (bool,), "crop_padding": (int,), "flip": (bool,), "preprocess": (str,),
+    "n_train": (int,), "n_val": (int,), "n_test": (int,), "image_size": (tuple, list),
+    "label_column": (str,),
+    "checkpoint_every": (int,), "skip_nonfinite": (bool,),
 }
 
 
@@ -46,6 +52,19 @@ class TrainConfig:
     batchnorm: bool | None = None
     dropout: float | None = None
     weight_decay: float | None = None  # L2 lambda of the model (DLFS MultiLayerNet)
+    # data (scratchnn.data.load and scratchnn.data.transforms)
+    augment: bool = False             # random crop + horizontal flip of training batches
+    crop_padding: int | None = None   # None: by image size (4 for 32x32, 2 for 28x28); 0 = off
+    flip: bool | None = None          # None: by dataset (off for digits and MNIST)
+    preprocess: str = "standardize"   # standardize | scale | mean_image | none
+    n_train: int | None = None        # the first N training samples (None: all)
+    n_val: int | None = None          # the next N as validation (then val_fraction is unused)
+    n_test: int | None = None         # the first N test samples (None: all)
+    image_size: tuple[int, int] | None = None  # resize an image folder's images to (H, W)
+    label_column: str | None = None   # the label column of a CSV (None: "label")
+    # reliability (scratchnn.train.checkpoint, the divergence guard)
+    checkpoint_every: int = 0         # also checkpoint every N steps (0: after each epoch only)
+    skip_nonfinite: bool = False      # skip batches with a non-finite loss/gradient, not stop
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -57,12 +76,33 @@ class TrainConfig:
         for name, low in (("epochs", 1), ("batch_size", 1)):
             if getattr(self, name) < low:
                 raise ConfigError(f"{name} must be a positive integer, got {getattr(self, name)}")
-        if not self.lr > 0:
-            raise ConfigError(f"lr must be positive, got {self.lr}")
+        if not 0 < self.lr < math.inf:
+            raise ConfigError(f"lr must be a positive number, got {self.lr}")
+        for name in ("seed", "checkpoint_every", "early_stopping"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.weight_decay is not None and not 0 <= self.weight_decay < math.inf:
+            raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay}")
         if not 0.0 <= self.val_fraction < 1.0:
             raise ConfigError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
         if self.hidden_sizes is not None:
             object.__setattr__(self, "hidden_sizes", tuple(int(h) for h in self.hidden_sizes))
+        for name in ("crop_padding", "n_train", "n_val", "n_test"):
+            if getattr(self, name) is not None and getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.preprocess not in PREPROCESS:
+            raise ConfigError(f"preprocess must be one of {', '.join(PREPROCESS)}, "
+                              f"got {self.preprocess!r}")
+        if self.image_size is not None:
+            size = tuple(self.image_size)
+            if len(size) != 2 or not all(type(v) is int and v > 0 for v in size):
+                raise ConfigError(f"image_size must be [H, W], got {self.image_size!r}")
+            object.__setattr__(self, "image_size", size)
+
+    def data_options(self) -> dict:
+        """The keyword arguments of scratchnn.data.load that were set."""
+        keys = ("n_train", "n_val", "n_test", "image_size", "label_column")
+        return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
 
     def model_options(self) -> dict:
         """The model options that were set (the rest stay at the preset's defaults)."""

@@ -75,7 +75,8 @@ def load_model(path: str | Path) -> tuple[Sequential, dict]:
     """Rebuild the preset the file names and load its weights -> (model in eval mode, meta)."""
     state, meta = read_model_file(path)
     try:
-        model = models.build(meta["model"], meta["input_size"], meta["output_size"],
+        model = models.build(meta["model"], meta.get("input_shape", meta["input_size"]),
+                             meta["output_size"],
                              rng=np.random.default_rng(0), **meta.get("model_options", {}))
         model.load_state_dict(state)
     except (KeyError, TypeError) as error:

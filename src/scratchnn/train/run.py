@@ -6,21 +6,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from scratchnn import data as datasets
 from scratchnn import models, optim
+from scratchnn.data.transforms import Augment, fit_preprocess
 from scratchnn.losses import SoftmaxCrossEntropy
+from scratchnn.errors import ConfigError, DataError
+from scratchnn.train import checkpoint as checkpoints
 from scratchnn.train.callbacks import Callback, CSVLogger, EarlyStopping, ProgressBar
-from scratchnn.train.config import TrainConfig
+from scratchnn.train.config import TrainConfig, unknown_keys
 from scratchnn.train.history import History
 from scratchnn.train.modelfile import save_model
+from scratchnn.train.storage import atomic_write_text
 from scratchnn.train.trainer import Trainer
+from scratchnn.viz.filters import plot_filters
 from scratchnn.viz.plots import plot_accuracy, plot_loss
 
 
@@ -30,6 +37,7 @@ class RunResult:
     history: History
     test: dict[str, float]
     seconds: float
+    notes: list[str] = field(default_factory=list)   # e.g. how a resumed run was resumed
 
 
 def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, rng: np.random.Generator
@@ -41,31 +49,71 @@ def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, rng: np.rand
     return x[train], y[train], x[val], y[val]
 
 
+def augmentation(config: TrainConfig, name: str, input_shape: tuple[int, ...]
+                 ) -> Augment | None:
+    """The Augment of `config` (None unless config.augment), defaults filled in for the data."""
+    if not config.augment:
+        return None
+    return Augment.for_dataset(name, input_shape, crop_padding=config.crop_padding,
+                               flip=config.flip)
+
+
 def run_directory(config: TrainConfig) -> Path:
     if config.out:
         return Path(config.out)
     return Path("runs") / f"{config.model}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
+def resume_config(directory: str | os.PathLike) -> TrainConfig:
+    """The settings of the run in `directory`, to continue it: from its newest good checkpoint,
+    else from its config.toml (a run stopped before its first checkpoint)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise DataError(f"{directory}: no such run directory")
+    if checkpoints.find_checkpoints(directory / checkpoints.SUBDIR):
+        found = checkpoints.load_checkpoint(directory / checkpoints.SUBDIR)
+        stored = found.meta["info"].get("config")
+        if isinstance(stored, dict):
+            unknown_keys(stored, where=f"{found.path}: ")
+            try:
+                return TrainConfig(**stored)
+            except TypeError as error:
+                raise ConfigError(f"{found.path}: {error}") from None
+    if (directory / "config.toml").is_file():
+        return TrainConfig.from_toml(directory / "config.toml")
+    raise DataError(f"{directory}: not a run directory (no {checkpoints.SUBDIR}/ and no "
+                    "config.toml)")
+
+
 def run_training(config: TrainConfig, *, progress: bool = True,
-                 callbacks: tuple[Callback, ...] = ()) -> RunResult:
+                 callbacks: tuple[Callback, ...] = (), resume: bool = False) -> RunResult:
     """Train as `config` says; write config.toml, metrics.csv, model.npz and plots/ to the run
-    directory; return the directory, history and test metrics."""
+    directory, and checkpoints to its checkpoint/; return the directory, history and test
+    metrics. resume=True continues the run in config.out from its last checkpoint (from the
+    start when it has none yet); the settings must be the run's own (see resume_config)."""
     started = time.perf_counter()
-    dataset = datasets.load(config.dataset)
+    dataset = datasets.load(config.dataset, **config.data_options())
     directory = run_directory(config)
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "config.toml").write_text(config.to_toml())
+    if not (resume and (directory / "config.toml").is_file()):
+        atomic_write_text(directory / "config.toml", config.to_toml())
+    checkpoint_dir = directory / checkpoints.SUBDIR
+    notes = []
+    if resume and not checkpoints.find_checkpoints(checkpoint_dir):
+        notes.append(f"no checkpoint in {checkpoint_dir} yet: training from the start")
+        resume = False
 
     split_rng, model_rng = np.random.default_rng(config.seed).spawn(2)
     x_train, y_train = dataset.x_train, dataset.y_train
     validation = None
-    if config.val_fraction > 0:
+    if dataset.x_val is not None:       # n_val: the validation split load() carved (CS231n)
+        validation = (dataset.x_val, dataset.y_val)
+    elif config.val_fraction > 0:
         x_train, y_train, x_val, y_val = split_validation(x_train, y_train, config.val_fraction,
                                                           split_rng)
         validation = (x_val, y_val)
     input_size, output_size = math.prod(x_train.shape[1:]), len(dataset.classes)
-    model = models.build(config.model, input_size, output_size, rng=model_rng,
+    model = models.build(config.model, x_train.shape[1:], output_size, rng=model_rng,
                          **config.model_options())
     optimizer = optim.make_optimizer(config.optimizer, model.parameters(), lr=config.lr)
     schedule = optim.make_schedule(config.schedule, config.lr, config.epochs,
@@ -77,8 +125,19 @@ def run_training(config: TrainConfig, *, progress: bool = True,
         hooks.append(EarlyStopping(config.early_stopping))
     trainer = Trainer(model, SoftmaxCrossEntropy(), optimizer, batch_size=config.batch_size,
                       schedule=schedule, seed=config.seed, callbacks=hooks,
-                      keep_best=config.keep_best)
-    history = trainer.fit(x_train, y_train, config.epochs, validation=validation)
+                      keep_best=config.keep_best,
+                      preprocess=fit_preprocess(config.preprocess, x_train),
+                      augment=augmentation(config, dataset.name, x_train.shape[1:]),
+                      checkpoint_dir=checkpoint_dir, checkpoint_every=config.checkpoint_every,
+                      skip_nonfinite=config.skip_nonfinite)
+    trainer.checkpoint_info = {"config": dataclasses.asdict(config)}
+    history = trainer.fit(x_train, y_train, config.epochs, validation=validation,
+                          resume=checkpoint_dir if resume else None)
+    if trainer.resumed is not None:
+        notes.append(f"resumed from {trainer.resumed.path} (epoch {trainer.resumed.meta['epoch']}"
+                     f", step {trainer.resumed.meta['step']})")
+        if trainer.resumed.note:
+            notes.append(trainer.resumed.note)
     test = trainer.evaluate(dataset.x_test, dataset.y_test)
 
     options = {k: list(v) if isinstance(v, tuple) else v
@@ -87,7 +146,11 @@ def run_training(config: TrainConfig, *, progress: bool = True,
         "model": config.model, "model_options": options, "input_size": input_size,
         "output_size": output_size, "input_shape": list(x_train.shape[1:]),
         "classes": list(dataset.classes), "dataset": config.dataset,
-        "preprocess": getattr(trainer.preprocess, "to_dict", dict)(), "test": test})
+        "preprocess": getattr(trainer.preprocess, "to_dict", dict)(), "test": test,
+        "data_options": {k: list(v) if isinstance(v, tuple) else v
+                         for k, v in config.data_options().items()
+                         if k in ("image_size", "label_column")}})
     plot_loss(history, directory / "plots" / "loss.png", trainer.steps_per_epoch)
     plot_accuracy(history, directory / "plots" / "accuracy.png")
-    return RunResult(directory, history, test, time.perf_counter() - started)
+    plot_filters(model, directory / "plots" / "filters.png", x_train.shape[1:])
+    return RunResult(directory, history, test, time.perf_counter() - started, notes)

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 
 from scratchnn.data.batches import batches
-from scratchnn.errors import ConfigError, ScratchnnError, ShapeError
+from scratchnn.data.transforms import augment_rng
+from scratchnn.errors import ConfigError, DataError, DivergenceError, ShapeError
 from scratchnn.layer import Sequential
 from scratchnn.layers import Linear
+from scratchnn.train import checkpoint as checkpoints
 from scratchnn.train.callbacks import Callback
 from scratchnn.train.evaluate import class_labels, evaluate
+from scratchnn.train.guard import StepUndo, first_nonfinite, grads_look_finite
 from scratchnn.train.history import History
+from scratchnn.train.interrupt import TrainingInterrupted, deferred_interrupt
 from scratchnn.train.preprocess import Standardize
 
 
@@ -31,44 +38,97 @@ class Trainer:
     None keeps optimizer.lr. weight_decay: L2 strength lambda; adds lambda/2 * ||W||^2 of every
     weight matrix to the loss and lambda * W to its gradient (defaults to model.weight_decay).
     keep_best: at the end, restore the weights of the epoch with the best validation accuracy.
+
+    checkpoint_dir: where the complete training state is saved (scratchnn.train.checkpoint):
+    after every epoch, every `checkpoint_every` steps when that is > 0, and on Ctrl-C.
+    `checkpoint_info`, a JSON-able dict, is stored in each checkpoint (run.py puts its config
+    there). skip_nonfinite: skip a batch whose loss or gradient is not finite (no update; counted
+    in history.skipped) instead of stopping with DivergenceError.
+
+    augment: applied to each raw training batch before `preprocess`, as augment(x, rng) with
+    rng = scratchnn.data.augment_rng(seed, epoch, batch index), e.g. scratchnn.data.Augment().
     """
 
     def __init__(self, model, loss_fn, optimizer, *, batch_size: int = 128,
                  schedule: Callable[[float], float] | None = None, seed: int = 0,
                  callbacks: Sequence[Callback] = (), preprocess: Callable | None = None,
                  weight_decay: float | None = None, eval_batch_size: int = 1000,
-                 keep_best: bool = True) -> None:
-        if batch_size <= 0 or eval_batch_size <= 0:
-            raise ConfigError(f"batch size must be positive, got {batch_size}")
+                 keep_best: bool = True, checkpoint_dir: str | os.PathLike | None = None,
+                 checkpoint_every: int = 0, skip_nonfinite: bool = False,
+                 augment: Callable | None = None) -> None:
+        for name, value, low in (("batch size", batch_size, 1), ("eval batch size",
+                                 eval_batch_size, 1), ("seed", seed, 0),
+                                 ("checkpoint_every", checkpoint_every, 0)):
+            if not _is_int(value) or value < low:
+                kind = "a positive" if low else "a non-negative"
+                raise ConfigError(f"{name} must be {kind} integer, got {value!r}")
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self.schedule, self.seed, self.keep_best = schedule, seed, keep_best
         self.callbacks = list(callbacks)
-        self.preprocess = preprocess
+        self.preprocess, self.augment = preprocess, augment
         self.weight_decay = (getattr(model, "weight_decay", 0.0) if weight_decay is None
                              else weight_decay)
         self._decayed = [p for name, p in model.named_parameters()
                          if name.rsplit(".", 1)[-1] == "weight" and p.data.ndim >= 2]
         self.history = History()
         self.epoch, self.step, self.steps_per_epoch = 0, 0, 0
+        self.batch_index = 0                 # batches of the current epoch already trained
+        self.totals = _new_totals()          # the current epoch's running sums
         self.stop = False
         self.best_state: dict[str, np.ndarray] | None = None
+        self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
+        self.checkpoint_every, self.skip_nonfinite = checkpoint_every, skip_nonfinite
+        self.checkpoint_info: dict = {}
+        self.data_fingerprint: dict | None = None
+        self.last_checkpoint: tuple[int, Path] | None = None     # (step, file) of the last save
+        self.resumed: checkpoints.Checkpoint | None = None      # what fit(resume=...) loaded
+        self._interrupted: Callable[[], bool] = _never
+        self._undo: StepUndo | None = None          # found again by each fit()
 
     # -- one step -------------------------------------------------------------------------------
 
     def train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
-        """Forward, backward and one optimizer step on a prepared batch -> (loss, correct)."""
-        scores = self.model.forward(x)
-        loss = self.loss_fn.forward(scores, y)
-        self.optimizer.zero_grad()
-        self.model.backward(self.loss_fn.backward())
-        if self.weight_decay:
-            loss += self._add_weight_decay()
-        if not math.isfinite(loss):
-            raise ScratchnnError(f"training diverged: loss is {loss} at epoch {self.epoch + 1}, "
-                                 f"step {self.step + 1}; lower the learning rate")
+        """Forward, backward and one optimizer step on a prepared batch -> (loss, correct).
+
+        A non-finite loss or gradient raises DivergenceError before the update, naming the first
+        layer where values stopped being finite; the model (batch-norm statistics and dropout
+        generators included) and the optimizer are then as they were before the step.
+        """
+        if self._undo is None:
+            self._undo = StepUndo(self.model)
+        before = self._undo.save()
+        with np.errstate(all="ignore"):          # non-finite values are checked below instead
+            scores = self.model.forward(x)
+            loss = self.loss_fn.forward(scores, y)
+            self.optimizer.zero_grad()
+            self.model.backward(self.loss_fn.backward())
+            if self.weight_decay:
+                loss += self._add_weight_decay()
+        if not (math.isfinite(loss) and grads_look_finite(self.optimizer.params)):
+            self._check_finite(x, y, before)
         self.optimizer.step()
         return loss, int(np.count_nonzero(scores.argmax(axis=1) == class_labels(y)))
+
+    def _check_finite(self, x: np.ndarray, y: np.ndarray, before) -> None:
+        """Run the step again from its start, layer by layer; unless every value turns out finite
+        after all (a gradient sum overflowed), undo the step and raise DivergenceError."""
+        self._undo.restore(before)
+        where, loss = first_nonfinite(self.model, self.loss_fn, x, y,
+                                      self._add_weight_decay if self.weight_decay else None)
+        if where is None:
+            return
+        self._undo.restore(before)
+        self.optimizer.zero_grad()
+        kept = ""
+        if self.last_checkpoint is not None:
+            kept = (f"; the last good checkpoint (step {self.last_checkpoint[0]}) is in "
+                    f"{self.last_checkpoint[1].parent}")
+        raise DivergenceError(
+            f"training diverged at step {self.step + 1} (epoch {self.epoch + 1}, batch "
+            f"{self.batch_index + 1}): non-finite values first appeared in {where} (loss "
+            f"{loss:.4g}); lower the learning rate, or skip such batches with "
+            f"skip_nonfinite=True (--skip-nonfinite){kept}")
 
     def _add_weight_decay(self) -> float:
         """L2: add lambda * W to each weight gradient; return lambda/2 * sum ||W||^2."""
@@ -88,42 +148,85 @@ class Trainer:
         return x.astype(dtype, copy=False)
 
     def fit(self, x: np.ndarray, y: np.ndarray, epochs: int,
-            validation: tuple[np.ndarray, np.ndarray] | None = None) -> History:
-        """Train for `epochs` (counting epochs already done) and return the History."""
-        _check_data(x, y, "training")
+            validation: tuple[np.ndarray, np.ndarray] | None = None,
+            resume: str | os.PathLike | None = None) -> History:
+        """Train for `epochs` (counting epochs already done) and return the History.
+
+        resume: a checkpoint to continue from (a file, a checkpoint directory or a run directory
+        holding checkpoint/), saved by a trainer set up like this one, on the same data. The
+        result is bit-identical to a run that was never stopped. Checkpoints then go on to
+        checkpoint_dir, by default the directory resumed from.
+        Ctrl-C stops training after the current step, saves a checkpoint (with a checkpoint_dir)
+        and raises TrainingInterrupted, a KeyboardInterrupt; a second Ctrl-C stops at once.
+        """
+        if not _is_int(epochs) or epochs <= 0:
+            raise ConfigError(f"epochs must be a positive integer, got {epochs!r}")
+        self._undo = None
+        x, y = _check_data(x, y, "training")
         if validation is not None:
-            _check_data(*validation, "validation")
-        if epochs <= 0:
-            raise ConfigError(f"epochs must be positive, got {epochs}")
+            validation = _check_data(*validation, "validation")
+        self.steps_per_epoch = math.ceil(len(x) / self.batch_size)
+        if resume is not None or self.checkpoint_dir is not None:
+            self.data_fingerprint = checkpoints.data_fingerprint(x, y)
+        if resume is not None:
+            self.resumed = checkpoints.load_checkpoint(resume)
+            checkpoints.restore_checkpoint(self, self.resumed)
+            if self.checkpoint_dir is None:
+                self.checkpoint_dir = self.resumed.path.parent
+        else:
+            self.stop = False
         if self.preprocess is None and x.dtype == np.uint8:
             self.preprocess = Standardize.fit(x)
-        self.steps_per_epoch = math.ceil(len(x) / self.batch_size)
-        self.stop = False
+        self._check_labels(x, y, "training")
+        if validation is not None:
+            self._check_labels(*validation, "validation")
         self._emit("on_train_begin")
-        with _no_data_gradient(self.model):
-            while self.epoch < epochs and not self.stop:
-                self._run_epoch(x, y, validation)
+        with _no_data_gradient(self.model), deferred_interrupt() as interrupted:
+            self._interrupted = interrupted
+            try:
+                while self.epoch < epochs and not self.stop:
+                    self._run_epoch(x, y, validation)
+            finally:
+                self._interrupted = _never
         if self.keep_best and self.best_state is not None:
             self.model.load_state_dict(self.best_state)
         self._emit("on_train_end")
         return self.history
 
     def _run_epoch(self, x, y, validation) -> None:
+        """The rest of the current epoch: its batches from batch_index on (a checkpoint saved
+        mid-epoch resumes there), then validation, history, callbacks and a checkpoint."""
         self.model.train()
         self._emit("on_epoch_begin")
-        started, loss_sum, correct, seen = time.perf_counter(), 0.0, 0, 0
+        started = time.perf_counter()
+        if self.batch_index == 0:
+            self.totals = _new_totals()
         rng = np.random.default_rng([self.seed, self.epoch])
-        for i, (xb, yb) in enumerate(batches(x, y, self.batch_size, shuffle=True, rng=rng)):
+        order = batches(x, y, self.batch_size, shuffle=True, rng=rng)
+        for i, (xb, yb) in enumerate(itertools.islice(order, self.batch_index, None),
+                                     self.batch_index):
             if self.schedule is not None:
                 self.optimizer.lr = self.schedule(self.epoch + i / self.steps_per_epoch)
-            loss, hits = self.train_step(self.prepare(xb), yb)
-            self.history.steps.append(loss)
-            loss_sum, correct, seen = loss_sum + loss * len(yb), correct + hits, seen + len(yb)
+            if self.augment is not None:      # a pure function of (seed, epoch, batch): resumable
+                xb = self.augment(xb, augment_rng(self.seed, self.epoch, i))
+            loss, hits, size = self._train_batch(self.prepare(xb), yb)
             self.step += 1
-            self._emit("on_batch_end", loss, hits, len(yb))
+            self.batch_index = i + 1
+            self._emit("on_batch_end", loss, hits, size)
+            if self._interrupted():
+                self._interrupt()
+            if (self.checkpoint_dir is not None and self.checkpoint_every
+                    and self.step % self.checkpoint_every == 0
+                    and self.batch_index < self.steps_per_epoch):   # else the epoch's own follows
+                self.save_checkpoint()
         self.epoch += 1
+        self.batch_index = 0
+        seen = self.totals["seen"]
         metrics = {"epoch": self.epoch, "lr": float(self.optimizer.lr),
-                   "train_loss": loss_sum / seen, "train_acc": correct / seen}
+                   "train_loss": self.totals["loss"] / seen if seen else math.nan,
+                   "train_acc": self.totals["correct"] / seen if seen else math.nan}
+        if self.skip_nonfinite:
+            metrics["skipped"] = self.totals["skipped"]
         if validation is not None:
             val = self.evaluate(*validation)
             metrics |= {"val_loss": val["loss"], "val_acc": val["accuracy"]}
@@ -133,11 +236,85 @@ class Trainer:
         metrics["seconds"] = time.perf_counter() - started
         self.history.append(metrics)
         self._emit("on_epoch_end", metrics)
+        if self.checkpoint_dir is not None:
+            self.save_checkpoint()
+        if self._interrupted():
+            self._interrupt(saved=True)
+
+    def _train_batch(self, x: np.ndarray, y: np.ndarray) -> tuple[float, int, int]:
+        """train_step plus the bookkeeping -> (loss, correct, size); with skip_nonfinite a batch
+        with non-finite values is skipped and reported as (0.0, 0, 0)."""
+        try:
+            loss, hits = self.train_step(x, y)
+        except DivergenceError:
+            if not self.skip_nonfinite:
+                raise
+            self.history.steps.append(math.nan)
+            self.history.skipped.append(self.step + 1)
+            self.totals["skipped"] += 1
+            return 0.0, 0, 0
+        self.history.steps.append(loss)
+        self.totals["loss"] += loss * len(y)
+        self.totals["correct"] += hits
+        self.totals["seen"] += len(y)
+        return loss, hits, len(y)
+
+    def save_checkpoint(self, directory: str | os.PathLike | None = None) -> Path:
+        """Write the complete training state to `directory` (default: checkpoint_dir) -> the
+        file written. fit() calls this itself; see scratchnn.train.checkpoint."""
+        directory = directory if directory is not None else self.checkpoint_dir
+        if directory is None:
+            raise ConfigError("no checkpoint directory: give the Trainer a checkpoint_dir")
+        path = checkpoints.save_checkpoint(self, directory)
+        self.last_checkpoint = (self.step, path)
+        return path
+
+    def _interrupt(self, saved: bool = False) -> None:
+        """Ctrl-C was pressed: save a checkpoint (unless one was just saved), then stop."""
+        if self.checkpoint_dir is not None and not saved:
+            self.save_checkpoint()
+        where = (f"at the end of epoch {self.epoch}" if self.batch_index == 0 else
+                 f"in epoch {self.epoch + 1} (batch {self.batch_index} of "
+                 f"{self.steps_per_epoch})")
+        saved_in = (f"; checkpoint saved in {self.checkpoint_dir}"
+                    if self.checkpoint_dir is not None else "")
+        raise TrainingInterrupted(f"training interrupted after step {self.step}, {where}"
+                                  f"{saved_in}", self.checkpoint_dir)
 
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
         """{"loss", "accuracy", "samples"} over the whole of (x, y), in eval mode."""
-        _check_data(x, y, "evaluation")
+        x, y = _check_data(x, y, "evaluation")
         return evaluate(self.model, self.loss_fn, x, y, self.prepare, self.eval_batch_size)
+
+    def _check_labels(self, x: np.ndarray, y: np.ndarray, what: str) -> None:
+        """Labels against the model's number of outputs C, found by running one sample in eval
+        mode (which also reports a model that does not fit the data before training starts):
+        class indices (N,) in [0, C), or rows (N, C) of finite numbers."""
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            scores = self.model.forward(self.prepare(x[:1]))
+        finally:
+            self.model.train(was_training)
+        if scores.ndim != 2:
+            return                                   # not a classifier: the loss checks labels
+        n, classes = len(y), scores.shape[1]
+        if y.ndim == 1 and y.dtype.kind in "iu":
+            low, high = y.min(), y.max()
+            if low < 0 or high >= classes:
+                raise DataError(f"{what} labels must be class indices in [0, {classes}) for a "
+                                f"model with {classes} outputs, got values from {low} to {high}")
+        elif y.ndim == 2 and y.shape[1] == classes and y.dtype.kind in "iuf":
+            if y.dtype.kind == "f" and not np.isfinite(y).all():
+                raise DataError(f"{what} label rows contain NaN or Inf")
+        elif y.ndim == 2 and y.shape[1] == 1:
+            raise ShapeError(f"{what} labels have shape {y.shape}; expected ({n},) class "
+                             "indices: use y.ravel()")
+        elif y.ndim == 1:
+            raise ShapeError(f"{what} labels must be integer class indices, got {y.dtype}")
+        else:
+            raise ShapeError(f"{what} labels must be class indices ({n},) or rows ({n}, "
+                             f"{classes}) for a model with {classes} outputs, got {y.shape}")
 
     def _emit(self, hook: str, *args) -> None:
         for callback in self.callbacks:
@@ -165,8 +342,37 @@ def _no_data_gradient(model) -> Iterator[None]:
         first.input_grad = True
 
 
-def _check_data(x: np.ndarray, y: np.ndarray, what: str) -> None:
+def _check_data(x, y, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) as arrays after the checks that need no model: numbers, (N, ...) samples, as many
+    labels as samples, not empty, no NaN or Inf among float inputs."""
+    x, y = np.asarray(x), np.asarray(y)
+    if x.dtype.kind not in "biuf" or y.dtype.kind not in "biuf":
+        raise ShapeError(f"{what} inputs and labels must be arrays of numbers, got "
+                         f"{x.dtype} and {y.dtype}")
+    if x.ndim < 2:
+        raise ShapeError(f"{what} inputs must be (N, ...) samples, got shape {x.shape}")
     if len(x) == 0:
         raise ShapeError(f"the {what} set is empty")
     if len(x) != len(y):
         raise ShapeError(f"{what} inputs and labels differ in length: {len(x)} vs {len(y)}")
+    if x.dtype.kind == "f":
+        for start in range(0, len(x), 4096):        # in slices: no full-size temporary
+            chunk = x[start:start + 4096]
+            bad = ~np.isfinite(chunk.reshape(len(chunk), -1)).all(axis=1)
+            if bad.any():
+                raise DataError(f"{what} inputs contain NaN or Inf (first in sample "
+                                f"{start + int(np.argmax(bad))}); fix or drop those samples")
+    return x, y
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def _never() -> bool:
+    return False
+
+
+def _new_totals() -> dict:
+    """Running sums of an epoch: loss * size, correct predictions, samples seen, batches skipped."""
+    return {"loss": 0.0, "correct": 0, "seen": 0, "skipped": 0}

@@ -1,10 +1,14 @@
-"""Download Fashion-MNIST or MNIST into the cache, trying mirrors in order and checking each MD5.
+"""Download Fashion-MNIST, MNIST or CIFAR-10 into the cache, trying mirrors in order and checking
+each MD5.
 
     python -m scratchnn.data.download fashion-mnist     # prints the directory it filled
 
 Each file is streamed to a temporary file beside its target, checked (length and MD5), then moved
 into place with os.replace, so a failed or interrupted download never leaves a file that looks
 complete. Files already present with the right checksum are not downloaded again.
+An archive (CIFAR-10's .tar.gz) is unpacked safely -- only regular files and folders, all under
+the one folder it is known to hold, nothing outside -- into a temporary folder that is then moved
+into place; the archive is deleted afterwards, and not fetched again once its folder exists.
 
 (A package rather than download.py: `python -m` on a module that the package's __init__ has
 already imported warns about running it twice; on a package it runs download/__main__.py.)
@@ -16,10 +20,13 @@ import hashlib
 import http.client
 import os
 import secrets
+import shutil
+import tarfile
 import urllib.error
 import urllib.request
+import zlib
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from scratchnn.data.registry import cache_dir
 from scratchnn.errors import DataError
@@ -34,6 +41,7 @@ MIRRORS: dict[str, tuple[str, ...]] = {
         "https://storage.googleapis.com/cvdf-datasets/mnist/",
         "http://yann.lecun.com/exdb/mnist/",
     ),
+    "cifar10": ("https://www.cs.toronto.edu/~kriz/",),
 }
 
 # MD5 of each published .gz file, as listed in the Fashion-MNIST README and in torchvision.
@@ -50,7 +58,17 @@ CHECKSUMS: dict[str, dict[str, str]] = {
         "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
         "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
     },
+    # https://www.cs.toronto.edu/~kriz/cifar.html lists the MD5 of each version.
+    "cifar10": {"cifar-10-binary.tar.gz": "c32a1d4ab5d03f1284b67883e8d87530"},
 }
+
+# The python version instead: download("cifar10", checksums=CIFAR10_PYTHON) (it is unpickled,
+# with a restricted unpickler, on every load; the binary version needs no unpickling).
+CIFAR10_PYTHON = {"cifar-10-python.tar.gz": "c58f30108f718f92721af3b95e74349a"}
+
+# Archives, and the one top-level folder each holds.
+UNPACK = {"cifar-10-binary.tar.gz": "cifar-10-batches-bin",
+          "cifar-10-python.tar.gz": "cifar-10-batches-py"}
 
 TIMEOUT = 30.0  # seconds for connecting and for each read
 
@@ -62,16 +80,18 @@ class _MirrorFailed(Exception):
 def download(name: str, root: str | os.PathLike | None = None, *,
              mirrors: Sequence[str] | None = None, checksums: Mapping[str, str] | None = None,
              timeout: float = TIMEOUT, log: Callable[[str], None] | None = None) -> Path:
-    """Download the .gz files of `name` into root/NAME (default ~/.cache/scratchnn/NAME).
+    """Download the files of `name` into root/NAME (default ~/.cache/scratchnn/NAME).
 
     Returns that directory, which load(name) then finds. For each file the mirrors (default
     MIRRORS[name], base URLs) are tried in order until one delivers the expected length and MD5
     (default CHECKSUMS[name], file name -> md5). When all fail: a one-line DataError naming the
-    file and each mirror's failure. `log`, if given, is called with a line per file fetched.
+    file and each mirror's failure. Archives (UNPACK) are unpacked with unpack() and deleted.
+    `log`, if given, is called with a line per file fetched.
     """
     if mirrors is None or checksums is None:
         if name not in MIRRORS:
-            raise DataError(f"cannot download '{name}'; downloadable: {', '.join(MIRRORS)}")
+            raise DataError(f"cannot download '{name}'; downloadable: "
+                            f"{', '.join(sorted(MIRRORS))}")
         mirrors = MIRRORS[name] if mirrors is None else mirrors
         checksums = CHECKSUMS[name] if checksums is None else checksums
     if isinstance(mirrors, str):
@@ -82,23 +102,64 @@ def download(name: str, root: str | os.PathLike | None = None, *,
     except OSError as error:
         raise DataError(f"{directory}: cannot create ({error.strerror or error})") from None
     for filename, md5 in checksums.items():
-        target = directory / filename
+        target, folder = directory / filename, UNPACK.get(filename)
         md5 = md5.lower()
-        if target.is_file() and _md5(target) == md5:
-            continue
-        failures = []
-        for base in mirrors:
-            url = base.rstrip("/") + "/" + filename
+        if folder is not None and (directory / folder).is_dir():
+            continue                                 # unpacked before
+        if not (target.is_file() and _md5(target) == md5):
+            failures = []
+            for base in mirrors:
+                url = base.rstrip("/") + "/" + filename
+                if log is not None:
+                    log(f"{filename}: downloading {url}")
+                try:
+                    _fetch(url, target, md5, timeout)
+                    break
+                except _MirrorFailed as error:
+                    failures.append(f"{url}: {error}")
+            else:
+                raise DataError(f"{filename}: every mirror failed: {'; '.join(failures)}")
+        if folder is not None:
             if log is not None:
-                log(f"{filename}: downloading {url}")
-            try:
-                _fetch(url, target, md5, timeout)
-                break
-            except _MirrorFailed as error:
-                failures.append(f"{url}: {error}")
-        else:
-            raise DataError(f"{filename}: every mirror failed: {'; '.join(failures)}")
+                log(f"{filename}: unpacking into {directory / folder}")
+            unpack(target, directory, folder)
+            target.unlink()
     return directory
+
+
+def unpack(archive: str | os.PathLike, directory: str | os.PathLike, folder: str) -> Path:
+    """Unpack a tar archive whose members all lie under `folder`/ into directory/folder.
+
+    Refused with a DataError, before anything is written: absolute names, "..", members outside
+    `folder`/, and anything but regular files and folders (links, devices, fifos). The members
+    are extracted into a temporary folder with tarfile's "data" filter too, then moved into place.
+    """
+    archive, directory = Path(archive), Path(directory)
+    temp = directory / f".{folder}.{secrets.token_hex(4)}.tmp"
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            members = tar.getmembers()
+            for member in members:
+                parts = PurePosixPath(member.name).parts
+                if member.name.startswith("/") or ".." in parts or not parts \
+                        or parts[0] != folder:
+                    raise DataError(f"{archive}: refused member {member.name!r}: not inside "
+                                    f"{folder}/")
+                if not (member.isfile() or member.isdir()):
+                    raise DataError(f"{archive}: refused member {member.name!r}: not a regular "
+                                    "file or folder")
+            temp.mkdir()
+            tar.extractall(temp, members=members, filter="data")
+        if not (temp / folder).is_dir():
+            raise DataError(f"{archive}: empty archive, expected {folder}/")
+        os.replace(temp / folder, directory / folder)
+    except (tarfile.TarError, EOFError, zlib.error) as error:
+        raise DataError(f"{archive}: corrupt archive ({error})") from None
+    except OSError as error:
+        raise DataError(f"{archive}: cannot unpack ({error.strerror or error})") from None
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+    return directory / folder
 
 
 def _fetch(url: str, target: Path, md5: str, timeout: float) -> None:

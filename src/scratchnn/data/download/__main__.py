@@ -13,7 +13,8 @@ from scratchnn.errors import DataError
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m scratchnn.data.download",
-        description="Download a dataset's IDX files, checking each MD5; print the directory.")
+        description="Download a dataset's files, checking each MD5 (archives are unpacked); "
+                    "print the directory.")
     parser.add_argument("name", choices=sorted(MIRRORS))
     parser.add_argument("--root", type=Path, default=None,
                         help="put the files in ROOT/NAME (default: ~/.cache/scratchnn/NAME)")

@@ -1,0 +1,259 @@
+"""Transforms, applied one batch at a time, so no float copy of a whole dataset is ever made.
+
+Preprocessing: raw (uint8) batches -> float32 network inputs; statistics come from the training
+split only and are then applied unchanged to validation and test batches.
+
+    Scale()                          x / 255                                  (DLFS normalize=True)
+    Standardize.fit(x_train)         (x / 255 - mean) / std per channel     (the default here)
+    SubtractMeanImage.fit(x_train)   x - the mean training image, 0..255 scale    (CS231n)
+    flatten(x), one_hot(y, C), Compose(f, g, ...)
+
+Augmentation: training batches only, before preprocessing; uint8 in, uint8 out.
+
+    Augment(crop_padding=4, flip=True)(x, rng)    random crop of the zero-padded image, then a
+                                                  random horizontal flip, for every image at once
+    augment_rng(seed, epoch, batch_index)         the generator for one batch
+
+The augmentation of a batch is a pure function of (seed, epoch, batch index): training resumed
+from a checkpoint in the middle of an epoch sees exactly the images it would have seen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from scratchnn.errors import ConfigError, ShapeError
+
+PREPROCESS = ("standardize", "scale", "mean_image", "none")
+
+
+@dataclass(frozen=True)
+class Standardize:
+    """x -> (x / 255 - mean) / std per channel, as float32.
+
+    mean and std are per channel (axis 1 of NCHW images; a single channel for (N, D) arrays),
+    measured on the training set only. Applied per batch: no float copy of a whole dataset.
+    """
+
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    @classmethod
+    def fit(cls, x: np.ndarray) -> Standardize:
+        """Exact per-channel statistics of uint8 data from a histogram (no float copy)."""
+        if x.dtype != np.uint8:
+            raise ShapeError(f"Standardize.fit expects uint8 pixels, got {x.dtype}")
+        channels = [x[:, c] for c in range(x.shape[1])] if x.ndim == 4 else [x]
+        mean, std = [], []
+        for values in channels:
+            counts = np.zeros(256)
+            for start in range(0, len(values), 4096):   # bincount widens uint8 to int64:
+                chunk = values[start:start + 4096]       # in chunks, that stays a few MB
+                counts += np.bincount(chunk.reshape(-1), minlength=256)
+            levels = np.arange(counts.size) / 255.0
+            m = counts @ levels / counts.sum()
+            mean.append(float(m))
+            s = float(np.sqrt(counts @ (levels - m) ** 2 / counts.sum()))
+            std.append(s if s > 1e-6 else 1.0)    # a constant channel: rounding leaves ~1e-18
+        return cls(tuple(mean), tuple(std))
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Shapes: (N, C, H, W) or (N, D) uint8 -> same shape, float32."""
+        shape = (1, -1) + (1,) * (x.ndim - 2) if len(self.mean) > 1 else (1,) * x.ndim
+        mean = np.asarray(self.mean, np.float32).reshape(shape)
+        std = np.asarray(self.std, np.float32).reshape(shape)
+        out = x.astype(np.float32)
+        out *= np.float32(1 / 255) / std        # in place: one float32 copy of the batch, no more
+        out -= mean / std
+        return out
+
+    def to_dict(self) -> dict[str, list[float]]:
+        return {"mean": list(self.mean), "std": list(self.std)}
+
+
+@dataclass(frozen=True)
+class Scale:
+    """x -> x / 255 as float32: pixels in [0, 1]."""
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        out = x.astype(np.float32)
+        out *= np.float32(1 / 255)
+        return out
+
+    def to_dict(self) -> dict:
+        return {"kind": "scale"}
+
+
+@dataclass(frozen=True, eq=False)
+class SubtractMeanImage:
+    """x -> x - mean_image as float32, on the 0..255 scale (CS231n's data preprocessing).
+
+    mean_image: (C, H, W), the pixel-wise mean over the training images only.
+    """
+
+    mean_image: np.ndarray
+
+    @classmethod
+    def fit(cls, x: np.ndarray) -> SubtractMeanImage:
+        total = np.zeros(x.shape[1:])
+        for start in range(0, len(x), 4096):        # float64 sums, a chunk of x at a time
+            total += x[start:start + 4096].sum(axis=0, dtype=np.float64)
+        return cls((total / len(x)).astype(np.float32))
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if x.shape[1:] != self.mean_image.shape:
+            raise ShapeError(f"SubtractMeanImage was fitted on samples {self.mean_image.shape}, "
+                             f"got {x.shape[1:]}")
+        out = x.astype(np.float32)
+        out -= self.mean_image
+        return out
+
+    def to_dict(self) -> dict:
+        return {"kind": "mean_image", "mean_image": self.mean_image.tolist()}
+
+
+class Compose:
+    """Apply callables in order: Compose(Scale(), flatten)(x) == flatten(Scale()(x))."""
+
+    def __init__(self, *steps: Callable[[np.ndarray], np.ndarray]) -> None:
+        self.steps = steps
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        for step in self.steps:
+            x = step(x)
+        return x
+
+
+def flatten(x: np.ndarray) -> np.ndarray:
+    """(N, ...) -> (N, prod(...)), a view when x is contiguous."""
+    return x.reshape(len(x), -1)
+
+
+def one_hot(y: np.ndarray, num_classes: int, dtype=np.float32) -> np.ndarray:
+    """Integer labels (N,) -> one-hot rows (N, num_classes)."""
+    y = np.asarray(y)
+    if y.ndim != 1 or (y.size and (y.min() < 0 or y.max() >= num_classes)):
+        raise ShapeError(f"one_hot expects labels (N,) in [0, {num_classes}), got shape "
+                         f"{y.shape}" + (f", values {y.min()}..{y.max()}" if y.size else ""))
+    out = np.zeros((len(y), num_classes), dtype)
+    out[np.arange(len(y)), y] = 1
+    return out
+
+
+def fit_preprocess(kind: str, x_train: np.ndarray) -> Callable[[np.ndarray], np.ndarray] | None:
+    """The preprocessing `kind` (one of PREPROCESS) fitted on the training inputs.
+
+    None means "cast to the model's dtype" (the Trainer's default for data that is not uint8):
+    "none" always, and "standardize" for float data, which is used as given.
+    """
+    if kind not in PREPROCESS:
+        raise ConfigError(f"unknown preprocess {kind!r}; expected one of {', '.join(PREPROCESS)}")
+    if kind == "none" or (kind == "standardize" and x_train.dtype != np.uint8):
+        return None
+    if kind == "standardize":
+        return Standardize.fit(x_train)
+    if kind == "scale":
+        return Scale()
+    return SubtractMeanImage.fit(x_train)
+
+
+def from_dict(d: dict) -> Callable[[np.ndarray], np.ndarray]:
+    """Rebuild a fitted preprocessing from its to_dict() (as stored in a model file)."""
+    kind = d.get("kind", "standardize")            # Standardize's dict has no "kind"
+    if kind == "standardize":
+        return Standardize(tuple(d["mean"]), tuple(d["std"]))
+    if kind == "scale":
+        return Scale()
+    if kind == "mean_image":
+        return SubtractMeanImage(np.asarray(d["mean_image"], np.float32))
+    raise ConfigError(f"unknown preprocessing {kind!r} in the model file")
+
+
+# -- augmentation -------------------------------------------------------------------------------
+
+def crop_padded(x: np.ndarray, padding: int, top: np.ndarray, left: np.ndarray) -> np.ndarray:
+    """Zero-pad every image by `padding` pixels on each side, then cut image i's (H, W) window
+    whose corner is at (top[i], left[i]) of the padded image; top, left in [0, 2 * padding].
+
+    Shapes: x (N, C, H, W), top (N,), left (N,) -> (N, C, H, W), a new array.
+    No loop over samples: the windows are a view, gathered by one fancy index.
+    """
+    n, _, h, w = x.shape
+    p = padding
+    padded = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))           # (N, C, H+2p, W+2p)
+    windows = sliding_window_view(padded, (h, w), axis=(2, 3))      # (N, C, 2p+1, 2p+1, H, W)
+    # Index arrays on axes 0, 2, 3 with a slice between: numpy puts the indexed axis first.
+    return windows[np.arange(n), :, top, left]                      # (N, C, H, W)
+
+
+def flip_horizontal(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mirror left-right the images where mask is True. Shapes: x (N, C, H, W), mask (N,) bool
+    -> (N, C, H, W), a new array."""
+    out = x.copy()
+    out[mask] = x[mask][..., ::-1]
+    return out
+
+
+def augment_rng(seed: int, epoch: int, batch_index: int) -> np.random.Generator:
+    """The generator that augments batch `batch_index` of `epoch` (0-based): a pure function
+    of the three numbers, independent of the shuffling generator default_rng([seed, epoch])."""
+    return np.random.default_rng([seed, epoch, batch_index, 1])
+
+
+def default_crop_padding(height: int) -> int:
+    """4 pixels for 32x32 images (CIFAR), 2 for 28x28 (MNIST-style), 1 below 16 (8x8 digits)."""
+    return 4 if height >= 32 else 2 if height >= 16 else 1
+
+
+@dataclass(frozen=True)
+class Augment:
+    """Random crop with zero padding, then random horizontal flip, for a batch of images.
+
+    crop_padding: zeros added on every side before a random crop back to (H, W); 0 = no crop.
+    flip: mirror each image left-right with probability 1/2.
+    Shapes: x (N, C, H, W) of any dtype -> a new array of the same shape and dtype.
+    From `rng` it draws, in this order: top (N,) and left (N,) offsets in [0, 2 * crop_padding]
+    (only when cropping), then the flip mask (N,) (only when flipping).
+    """
+
+    crop_padding: int = 4
+    flip: bool = True
+
+    def __post_init__(self) -> None:
+        if isinstance(self.crop_padding, bool) or not isinstance(self.crop_padding, int) \
+                or self.crop_padding < 0:
+            raise ConfigError(f"crop_padding must be an integer >= 0, got {self.crop_padding!r}")
+
+    @classmethod
+    def for_dataset(cls, name: str, input_shape: tuple[int, ...], *,
+                    crop_padding: int | None = None, flip: bool | None = None) -> Augment:
+        """The defaults for a dataset: padding by image size (default_crop_padding), flips
+        unless mirrored images change class (off for digits and MNIST, on for Fashion-MNIST,
+        CIFAR-10 and your own images); either can be overridden."""
+        from scratchnn.data.registry import flips
+
+        if len(input_shape) != 3:
+            raise ConfigError(f"augmentation needs images (C, H, W); {name} has samples of "
+                              f"shape {tuple(input_shape)}")
+        if crop_padding is None:
+            crop_padding = default_crop_padding(input_shape[1])
+        return cls(crop_padding, flips(name) if flip is None else flip)
+
+    def __call__(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        if x.ndim != 4:
+            raise ShapeError(f"Augment expects images (N, C, H, W), got shape {x.shape}")
+        n = len(x)
+        if self.crop_padding:
+            top, left = rng.integers(0, 2 * self.crop_padding + 1, size=(2, n))
+            x = crop_padded(x, self.crop_padding, top, left)
+        if self.flip:
+            mask = rng.random(n) < 0.5
+            if self.crop_padding:      # x is already a new array: flip in place
+                x[mask] = x[mask][..., ::-1]
+            else:
+                x = flip_horizontal(x, mask)
+        return x if (self.crop_padding or self.flip) else x.copy()

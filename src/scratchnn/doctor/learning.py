@@ -1,0 +1,188 @@
+"""Checks that train: the loss at the start against chance, overfitting one small batch (which
+also tells whether the learning rate is too high or too low), and generalising to held-out
+samples (which is how labels misaligned with their inputs show up).
+
+Overfitting one batch (Karpathy's "overfit a single batch") separates the data from the rest:
+32 samples can be memorised by any network that works, even with random labels. If it cannot
+be done, the model, the loss or the optimizer is broken, not the data.
+
+Generalisation: the doctor trains a copy on 3/4 of its samples and measures accuracy on the
+other 1/4. A network that learns (it fits a batch) but predicts held-out samples no better than
+always guessing the most frequent class has labels that say nothing about its inputs: x and y
+misaligned (shuffled separately, sorted differently, from different files) - or a task too
+hard to show progress in a few hundred steps; the report says both.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from scratchnn.doctor.data_checks import class_labels, is_classification
+from scratchnn.doctor.patient import Patient
+from scratchnn.doctor.report import Finding
+
+OVERFIT_SAMPLES = 32
+OVERFIT_STEPS = 300
+OVERFIT_TARGET = 0.1      # fraction of the chance-level loss to reach
+GENERALISE_STEPS = 200
+MIN_HELD_OUT = 50
+
+
+def chance_loss(patient: Patient, scores: np.ndarray, y: np.ndarray) -> float:
+    """The loss of uniform predictions (all-zero scores): ln(C) for cross-entropy, the margin
+    times C - 1 for the hinge loss."""
+    return float(patient.copy_loss().forward(np.zeros_like(scores), y))
+
+
+def check_init_loss(patient: Patient, loss: float, scores: np.ndarray, y: np.ndarray
+                    ) -> tuple[list[Finding], str]:
+    """The loss of the model as given, against the loss of uniform predictions."""
+    classes = scores.shape[1] if scores.ndim == 2 else 0
+    if not is_classification(y, classes):
+        return [], f"starting loss {loss:.4g}"
+    uniform = chance_loss(patient, scores, y)
+    named = (f"ln({classes}) = {uniform:.3f}" if abs(uniform - math.log(classes)) < 1e-6
+             else f"{uniform:.3f}")
+    if not np.isfinite(loss):
+        return [Finding("critical", "the loss is not finite at the start",
+                        f"loss {loss} on {len(scores)} samples.", "Every gradient is then NaN.",
+                        "Compute softmax/cross-entropy with log-sum-exp (subtract the row "
+                        "max); check the inputs.", "init-loss")], ""
+    spread = float(np.std(scores))
+    if loss > 2 * uniform + 1:
+        severity = "critical" if loss > 3 * uniform + 3 else "warning"
+        return [Finding(
+            severity, f"the starting loss is {loss:.3g}, far above chance ({named})",
+            f"loss {loss:.4g} on {len(scores)} samples, against {named} for uniform "
+            f"predictions; the scores have std {spread:.3g} (about 1 or less is usual at "
+            "initialisation).", "The untrained network is confidently wrong: its scores are "
+            "far too large. The first steps are then spent shrinking them, with huge "
+            "gradients that can kill ReLUs or diverge.", "Scale the inputs to about unit "
+            "size, use He/Xavier initialisation, or initialise the last layer smaller.",
+            "init-loss")], ""
+    return [], f"starting loss {loss:.3f} vs {named} for uniform predictions"
+
+
+@dataclass
+class Fit:
+    lr: float
+    losses: list[float]
+    target: float
+
+    @property
+    def ok(self) -> bool:
+        return len(self.losses) >= 5 and float(np.mean(self.losses[-5:])) <= self.target
+
+    @property
+    def diverged(self) -> bool:
+        return bool(self.losses) and (not np.isfinite(self.losses[-1])
+                                      or self.losses[-1] > self.losses[0])
+
+    def story(self) -> str:
+        end = self.losses[-1]
+        how = "diverged (inf/NaN)" if not np.isfinite(end) else f"{end:.3g}"
+        return (f"at lr={self.lr:g} the loss went {self.losses[0]:.3g} -> {how} in "
+                f"{len(self.losses)} steps")
+
+
+def overfit(patient: Patient, lr: float, target: float) -> Fit:
+    """Train a copy on one batch of OVERFIT_SAMPLES until its loss is below `target`."""
+    xb, yb = patient.batch(OVERFIT_SAMPLES)
+    model = patient.copy_model()
+    stop = lambda losses: len(losses) >= 5 and np.mean(losses[-5:]) <= target  # noqa: E731
+    losses = patient.train(model, patient.make_optimizer(model, lr), itertools.repeat((xb, yb)),
+                           OVERFIT_STEPS, stop=stop, diverged=1e6)
+    return Fit(lr, losses, target)
+
+
+def check_overfit(patient: Patient, uniform: float, suggested: float | None
+                  ) -> tuple[list[Finding], str, float | None]:
+    """Overfit one batch at the given lr; on failure, at other rates to tell the learning rate
+    apart from a broken model. Returns (findings, summary, an lr that works or None)."""
+    given = patient.given_lr()
+    lr = given if given is not None else (suggested or 1e-2)
+    target = OVERFIT_TARGET * uniform
+    first = overfit(patient, lr, target)
+    n = min(OVERFIT_SAMPLES, len(patient.x))
+    if first.ok:
+        return [], (f"fits one batch of {n} samples: {first.story()} (target {target:.3g})"), lr
+    others = [v for v in (suggested, lr / 10 if first.diverged else lr * 10) if v and v != lr]
+    second = None
+    for other in dict.fromkeys(others):
+        second = overfit(patient, other, target)
+        if second.ok:
+            break
+    name = patient.optimizer_name()
+    if second is not None and second.ok and given is not None:
+        if second.lr < lr:
+            return [Finding(
+                "critical" if first.diverged else "warning",
+                f"the learning rate {lr:g} is too high",
+                f"overfitting one batch of {n} samples with {name}: {first.story()}; "
+                f"{second.story()}.", "Steps too large overshoot the minimum: the loss jumps "
+                "up and diverges (NaN) instead of falling.",
+                f"Use lr={second.lr:g} or lower (the range test suggests "
+                f"{_fmt(suggested)}).", "learning-rate")], "", second.lr
+        return [Finding(
+            "warning", f"the learning rate {lr:g} is too low",
+            f"overfitting one batch of {n} samples with {name}: {first.story()}; "
+            f"{second.story()}.", "Steps too small make training crawl: the loss falls, but "
+            "hundreds of times more slowly than it could.",
+            f"Use lr={second.lr:g} (the range test suggests {_fmt(suggested)}).",
+            "learning-rate")], "", second.lr
+    if second is not None and second.ok:
+        return [], f"fits one batch of {n} samples: {second.story()}", second.lr
+    tried = "; ".join(f.story() for f in (first, second) if f is not None)
+    return [Finding(
+        "critical", f"it cannot overfit one batch of {n} samples",
+        f"{tried}; the target was {target:.3g} ({OVERFIT_TARGET:g} x the chance-level loss).",
+        "Any working network memorises a few dozen samples. When it cannot, the model, the "
+        "loss or the optimizer is broken, not the data: look at the findings above.",
+        "Fix what the other findings point at; if there are none, simplify the model until "
+        "it can overfit, then add back one piece at a time.", "overfit")], "", None
+
+
+def _fmt(lr: float | None) -> str:
+    return "nothing: no rate lowered the loss" if lr is None else f"{lr:g}"
+
+
+def check_generalisation(patient: Patient, lr: float) -> tuple[list[Finding], str]:
+    """Train on 3/4 of the samples, compare held-out accuracy with the majority baseline."""
+    n = len(patient.x)
+    n_val = n // 4
+    classes = int(class_labels(patient.y).max()) + 1 if n else 0
+    if n_val < MIN_HELD_OUT or not is_classification(patient.y, classes):
+        return [], ""
+    x_train, y_train = patient.x[:-n_val], patient.y[:-n_val]
+    x_val, y_val = patient.x[-n_val:], class_labels(patient.y[-n_val:])
+    model = patient.copy_model()
+    losses = patient.train(model, patient.make_optimizer(model, lr),
+                           patient.stream(x_train, y_train, key=60), GENERALISE_STEPS,
+                           diverged=1e6)
+    if not np.all(np.isfinite(losses)):
+        return [], ""
+    model.eval()
+    predictions = np.concatenate([model.forward(x_val[i:i + 500]).argmax(axis=1)
+                                  for i in range(0, n_val, 500)])
+    accuracy = float(np.mean(predictions == y_val))
+    base = float(np.bincount(y_val).max() / n_val)
+    noise = math.sqrt(base * (1 - base) / n_val)
+    seen = len(losses) * min(patient.batch_size, len(x_train))
+    story = (f"after {len(losses)} steps on {len(x_train)} samples, accuracy on {n_val} held-out "
+             f"samples {accuracy:.3f} (always guessing the most frequent class: {base:.3f})")
+    if accuracy > base + 3 * noise:
+        return [], f"learns something that generalises: {story}"
+    return [Finding(
+        "critical", "it learns, but predicts held-out samples no better than chance",
+        f"{story}; training saw {seen} samples, its loss went {losses[0]:.3g} -> "
+        f"{np.mean(losses[-5:]):.3g}.", "The network can fit samples it has seen (it "
+        "overfits one batch) but what it learns says nothing about other samples: the labels "
+        "look unrelated to the inputs. Most often x and y are misaligned (shuffled or sorted "
+        "separately, taken from different files or splits). It can also be a task too hard to "
+        "show progress in a few hundred steps.", "Check a few pairs by eye (plot x[i] with "
+        "y[i]); shuffle with one permutation applied to both arrays: idx = "
+        "rng.permutation(len(x)); x, y = x[idx], y[idx].", "generalisation")], ""

@@ -1,0 +1,169 @@
+"""Finding and Report: what the doctor found, ranked so that the most fundamental problem is first.
+
+A finding has a severity (critical > warning > info), a title, what was measured, why it matters
+and what to do. Findings are ranked by severity, then by `order`: causes before symptoms
+(inputs, then gradients, then structure, the optimizer, the learning rate, statistics, and
+last the symptoms "cannot overfit one batch" and "no better than chance on held-out samples").
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+SEVERITIES = ("critical", "warning", "info")
+_RANK = {name: i for i, name in enumerate(SEVERITIES)}
+
+# Where each check's findings rank within one severity: causes first, symptoms last.
+ORDER = {
+    "inputs": 10, "labels": 12, "forward": 15, "batches": 20, "gradients": 30, "structure": 40,
+    "optimizer": 50, "init-loss": 60, "learning-rate": 70, "statistics": 80, "overfit": 90,
+    "generalisation": 95, "lr-range": 100, "doctor": 110,
+}
+WIDTH = 100
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem (or note): how bad, what, the measurement, why it matters, the fix."""
+
+    severity: str
+    title: str
+    measured: str
+    why: str
+    fix: str
+    check: str = "doctor"
+    details: str = ""             # e.g. a gradient-check table; printed verbatim
+
+    def __post_init__(self) -> None:
+        if self.severity not in _RANK:
+            raise ValueError(f"severity must be one of {SEVERITIES}, got {self.severity!r}")
+
+    @property
+    def rank(self) -> tuple[int, int]:
+        return _RANK[self.severity], ORDER.get(self.check, ORDER["doctor"])
+
+
+@dataclass
+class LRCurve:
+    """The learning-rate range test: loss after `steps` steps from the same start, per lr."""
+
+    lrs: list[float]
+    losses: list[float]           # inf where training diverged
+    start_loss: float
+    steps: int
+    suggested: float | None
+    given: float | None = None
+
+
+@dataclass
+class Report:
+    """The doctor's report: findings ranked by severity (most fundamental first) and the checks
+    that passed. `clean` is True when nothing is worse than "info"."""
+
+    subject: str = ""                                 # the model, loss and optimizer examined
+    findings: list[Finding] = field(default_factory=list)
+    passed: list[str] = field(default_factory=list)   # one line per check that found nothing
+    sections: list[tuple[str, str]] = field(default_factory=list)  # (title, table) to show
+    lr_curve: LRCurve | None = None
+    seconds: float = 0.0
+
+    def add(self, finding: Finding) -> None:
+        self.findings.append(finding)
+        self.findings.sort(key=lambda f: f.rank)      # stable: a check's own order is kept
+
+    @property
+    def top(self) -> Finding | None:
+        """The most fundamental finding, or None."""
+        return self.findings[0] if self.findings else None
+
+    @property
+    def problems(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity != "info"]
+
+    @property
+    def clean(self) -> bool:
+        return not self.problems
+
+    def count(self, severity: str) -> int:
+        return sum(f.severity == severity for f in self.findings)
+
+    # -- rendering ------------------------------------------------------------------------------
+
+    def summary(self) -> str:
+        if self.clean:
+            notes = self.count("info")
+            return "no problems found" + (f" ({notes} note{'s' * (notes != 1)})" if notes else "")
+        parts = [f"{self.count(s)} {s}" for s in ("critical", "warning") if self.count(s)]
+        n = len(self.problems)
+        return f"{n} problem{'s' * (n != 1)} ({', '.join(parts)}), most fundamental first"
+
+    def text(self) -> str:
+        """The report as plain text, as `scratchnn doctor` prints it."""
+        lines = [f"scratchnn doctor: {self.subject}" if self.subject else "scratchnn doctor",
+                 self.summary(), ""]
+        for i, finding in enumerate(self.findings, 1):
+            lines.append(f"{i}. {finding.severity.upper()}: {finding.title}")
+            lines.append(_wrap("   measured  ", finding.measured))
+            if finding.details:
+                lines.append(textwrap.indent(finding.details, " " * 13))
+            lines.append(_wrap("   why       ", finding.why))
+            lines.append(_wrap("   fix       ", finding.fix))
+            lines.append("")
+        for title, table in self.sections:
+            lines += [title, textwrap.indent(table, "  "), ""]
+        if self.passed:
+            lines.append("passed")
+            lines += [_wrap("  ok  ", line) for line in self.passed]
+            lines.append("")
+        lines.append(f"({self.seconds:.1f} s)")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def to_dict(self) -> dict:
+        return {"subject": self.subject, "clean": self.clean, "summary": self.summary(),
+                "findings": [asdict(f) for f in self.findings], "passed": list(self.passed),
+                "sections": [{"title": t, "text": text} for t, text in self.sections],
+                "lr_range": None if self.lr_curve is None else _finite(asdict(self.lr_curve)),
+                "seconds": round(self.seconds, 3)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    def save(self, directory: str | Path, plot: bool = True) -> list[Path]:
+        """Write doctor.txt, doctor.json and (with an lr curve) lr_range.png into `directory`."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        written = [directory / "doctor.txt", directory / "doctor.json"]
+        written[0].write_text(self.text() + "\n")
+        written[1].write_text(self.to_json() + "\n")
+        if plot and self.lr_curve is not None:
+            from scratchnn.doctor.plot import plot_lr_range  # matplotlib only when plotting
+
+            written.append(plot_lr_range(self.lr_curve, directory / "lr_range.png"))
+        return written
+
+
+def _wrap(prefix: str, text: str) -> str:
+    """`prefix` then `text` wrapped to WIDTH, later lines indented as far as the prefix; each
+    line of `text` is wrapped as its own paragraph."""
+    pad = " " * len(prefix)
+    return "\n".join(textwrap.fill(paragraph, WIDTH, initial_indent=prefix if i == 0 else pad,
+                                   subsequent_indent=pad, break_on_hyphens=False,
+                                   break_long_words=False) or pad
+                     for i, paragraph in enumerate(text.split("\n")))
+
+
+def _finite(value):
+    """JSON has no inf/NaN: write them as None."""
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else None
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    return value

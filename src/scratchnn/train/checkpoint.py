@@ -1,0 +1,328 @@
+"""Checkpoints: the complete state of a training run, so that a killed run continues exactly.
+
+    trainer = Trainer(model, loss_fn, optimizer, checkpoint_dir="runs/a/checkpoint",
+                      checkpoint_every=100)             # every 100 steps and after every epoch
+    trainer.fit(x, y, epochs=20)
+    # ... the process dies; in a new one, build the same model, optimizer and trainer, then:
+    trainer.fit(x, y, epochs=20, resume="runs/a/checkpoint")
+
+Continuing from a checkpoint gives bit-identical weights to a run that was never stopped. One
+checkpoint is one .npz file (no pickle): arrays, and a JSON entry __meta__, with a sha256 over
+both (storage.checksum):
+
+    model/<name>       model.state_dict(): parameters and batch-norm running statistics
+    optimizer/<name>   optimizer.state_dict(): lr and every slot (Adam's exp_avg, step, ...)
+    best/<name>        the weights of the best validation accuracy so far (keep_best)
+    history/steps      the training loss of every step
+    __meta__           epoch, step, batch_index (batches done in the current epoch) and that
+                       epoch's running sums; the per-epoch History and the skipped steps; the
+                       state of each distinct random generator in the model (dropout masks) and
+                       which layers share it; the callbacks' state (early stopping); the
+                       preprocessing statistics; seed, batch size and a fingerprint of the
+                       training data; `info` (run.py puts the run's config there)
+
+The learning-rate schedule is a pure function of the fractional epoch, and an epoch's shuffling
+order is drawn from default_rng([seed, epoch]), so epoch and batch_index recreate both.
+
+A directory holds latest.npz and previous.npz. Saving writes latest.npz.tmp (flushed and
+fsynced), renames latest.npz to previous.npz, renames the new file to latest.npz and fsyncs the
+directory: whenever the process dies, a complete checkpoint is on disk. Loading takes latest.npz,
+or previous.npz when latest.npz is missing or fails its checks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from scratchnn.errors import ConfigError, DataError
+from scratchnn.train.guard import generators
+from scratchnn.train.history import History
+from scratchnn.train.preprocess import Standardize
+from scratchnn.train.storage import META_KEY, checksum, fsync_directory, read_npz, write_synced
+
+FORMAT = "scratchnn-checkpoint"
+VERSION = 1
+LATEST, PREVIOUS = "latest.npz", "previous.npz"
+SUBDIR = "checkpoint"           # a run directory's checkpoints live in RUN/checkpoint/
+
+# Top-level metadata entries and their types, checked when a checkpoint is read.
+_META_TYPES: dict[str, type | tuple[type, ...]] = {
+    "epoch": int, "step": int, "batch_index": int, "totals": dict, "stop": bool, "seed": int,
+    "batch_size": int, "steps_per_epoch": int, "optimizer": str, "generators": dict,
+    "history": dict, "callbacks": list, "preprocess": (dict, type(None)),
+    "data": (dict, type(None)), "info": dict,
+}
+
+
+@dataclass
+class Checkpoint:
+    """A verified checkpoint file: its arrays and metadata. `note` says why an older file was
+    used instead of latest.npz ("" when latest.npz was fine)."""
+
+    path: Path
+    arrays: dict[str, np.ndarray]
+    meta: dict
+    note: str = ""
+
+    def section(self, prefix: str) -> dict[str, np.ndarray]:
+        """The arrays stored under "prefix/", without the prefix: section("model") is a
+        state_dict."""
+        start = prefix + "/"
+        return {k[len(start):]: v for k, v in self.arrays.items() if k.startswith(start)}
+
+
+# -- saving -------------------------------------------------------------------------------------
+
+def save_checkpoint(trainer, directory: str | os.PathLike) -> Path:
+    """Write the trainer's complete state to directory/latest.npz (the old one becomes
+    previous.npz) -> the path written."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    arrays = {f"model/{k}": v for k, v in trainer.model.state_dict().items()}
+    arrays |= {f"optimizer/{k}": v for k, v in trainer.optimizer.state_dict().items()}
+    if trainer.best_state is not None:
+        arrays |= {f"best/{k}": v for k, v in trainer.best_state.items()}
+    arrays["history/steps"] = np.array(trainer.history.steps, np.float64)
+    meta = {
+        "format": FORMAT, "version": VERSION,
+        "epoch": trainer.epoch, "step": trainer.step, "batch_index": trainer.batch_index,
+        "totals": trainer.totals, "stop": bool(trainer.stop), "seed": trainer.seed,
+        "batch_size": trainer.batch_size, "steps_per_epoch": trainer.steps_per_epoch,
+        "optimizer": type(trainer.optimizer).__name__,
+        "generators": _generator_states(trainer.model),
+        "history": {"epochs": trainer.history.epochs, "skipped": trainer.history.skipped},
+        "callbacks": [[type(c).__name__, c.state_dict() if hasattr(c, "state_dict") else {}]
+                      for c in trainer.callbacks],
+        "preprocess": _preprocess_state(trainer.preprocess),
+        "data": trainer.data_fingerprint, "info": trainer.checkpoint_info,
+    }
+    meta = json.loads(json.dumps(meta, default=_plain))   # exactly what a reader will see
+    meta["sha256"] = checksum(arrays, meta)
+    entries = {**arrays, META_KEY: np.array(json.dumps(meta))}
+    latest = directory / LATEST
+    tmp = write_synced(latest, lambda f: np.savez(f, **entries))
+    try:
+        if latest.exists():
+            os.replace(latest, directory / PREVIOUS)
+        os.replace(tmp, latest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_directory(directory)
+    return latest
+
+
+def _generator_states(model) -> dict:
+    """{"states": [bit-generator state of each distinct generator], "owners": [[layer path,
+    attribute, index into states], ...]}: the sharing between layers is kept."""
+    index: dict[int, int] = {}
+    states, owners = [], []
+    for path, attr, generator in generators(model):
+        if id(generator) not in index:
+            index[id(generator)] = len(states)
+            states.append(generator.bit_generator.state)
+        owners.append([path, attr, index[id(generator)]])
+    return {"states": states, "owners": owners}
+
+
+def _preprocess_state(preprocess) -> dict | None:
+    if preprocess is None or not hasattr(preprocess, "to_dict"):
+        return None
+    return {"type": type(preprocess).__name__, "state": preprocess.to_dict()}
+
+
+def _plain(value):
+    """JSON for the NumPy values that may appear in metadata (bit-generator keys, metrics)."""
+    if isinstance(value, np.ndarray):
+        return {"__ndarray__": value.tolist(), "dtype": value.dtype.str}
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot store {type(value).__name__} in a checkpoint")
+
+
+def _from_plain(value):
+    if isinstance(value, dict):
+        if set(value) == {"__ndarray__", "dtype"}:
+            return np.array(value["__ndarray__"], dtype=np.dtype(value["dtype"]))
+        return {k: _from_plain(v) for k, v in value.items()}
+    return value
+
+
+def data_fingerprint(x: np.ndarray, y: np.ndarray) -> dict:
+    """Size, sample shape, dtype and sha256 of the training data: a resumed run must see the
+    same data. Hashed in slices, so no copy of the whole array is made."""
+    digest = hashlib.sha256()
+    for array in (x, y):
+        for start in range(0, len(array), 4096):
+            digest.update(np.ascontiguousarray(array[start:start + 4096]).data)
+    return {"samples": len(x), "shape": list(x.shape[1:]), "dtype": str(x.dtype),
+            "sha256": digest.hexdigest()}
+
+
+# -- loading ------------------------------------------------------------------------------------
+
+def find_checkpoints(path: str | os.PathLike) -> list[Path]:
+    """The checkpoint files to try for `path`, best first: a file itself; a checkpoint directory's
+    latest.npz and previous.npz; or those of a run directory's checkpoint/."""
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    if path.is_dir() and not any((path / n).is_file() for n in (LATEST, PREVIOUS)):
+        path = path / SUBDIR
+    return [path / n for n in (LATEST, PREVIOUS) if (path / n).is_file()]
+
+
+def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    """The newest good checkpoint at `path` (see find_checkpoints); DataError when none is."""
+    candidates = find_checkpoints(path)
+    if not candidates:
+        raise DataError(f"{path}: no checkpoint found (looked for {LATEST} and {PREVIOUS} in it "
+                        f"and in {Path(path) / SUBDIR})")
+    problems = []
+    for candidate in candidates:
+        try:
+            arrays, meta = read_checkpoint_file(candidate)
+        except DataError as error:
+            problems.append(str(error))
+            continue
+        note = f"{problems[0]}; using {candidate.name} instead" if problems else ""
+        return Checkpoint(candidate, arrays, meta, note)
+    raise DataError("; ".join(problems))
+
+
+def read_checkpoint_file(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
+    """(arrays, meta) of one checkpoint file, verified: format, version, checksum, metadata."""
+    arrays, meta = read_npz(path, "checkpoint")
+    if meta.get("format") != FORMAT:
+        hint = (" (a model file; to continue training, resume from the run directory)"
+                if meta.get("format") == "scratchnn-model" else "")
+        raise DataError(f"{path}: not a scratchnn checkpoint{hint}")
+    version = meta.get("version")
+    if type(version) is not int or version < 1:
+        raise DataError(f"{path}: bad checkpoint format version {version!r}")
+    if version > VERSION:
+        raise DataError(f"{path}: checkpoint format version {version} is newer than this "
+                        f"scratchnn reads ({VERSION}); upgrade scratchnn")
+    stored = meta.pop("sha256", None)
+    if stored != checksum(arrays, meta):
+        raise DataError(f"{path}: checksum mismatch: the checkpoint is corrupt")
+    for key, expected in _META_TYPES.items():
+        value = meta.get(key)
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise DataError(f"{path}: malformed checkpoint metadata: {key!r} is {value!r}")
+    if "history/steps" not in arrays:
+        raise DataError(f"{path}: malformed checkpoint: no history/steps")
+    return arrays, meta
+
+
+# -- restoring ----------------------------------------------------------------------------------
+
+def restore_checkpoint(trainer, checkpoint: Checkpoint) -> None:
+    """Put the checkpoint's state into `trainer` (its model, optimizer, generators, counters,
+    history, callbacks and preprocessing). The trainer must be set up as the one that saved it:
+    everything is checked before anything is changed, and a mismatch raises ConfigError."""
+    meta, where = checkpoint.meta, checkpoint.path
+    try:
+        parsed = _parse(checkpoint)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise DataError(f"{where}: malformed checkpoint metadata ({error!r})") from None
+    for key in ("seed", "batch_size", "steps_per_epoch"):
+        if meta[key] != getattr(trainer, key):
+            raise ConfigError(f"{where}: the checkpoint was written with {key} {meta[key]}, "
+                              f"this trainer has {getattr(trainer, key)}")
+    if meta["data"] is not None and trainer.data_fingerprint not in (None, meta["data"]):
+        raise ConfigError(f"{where}: the checkpoint was trained on other data "
+                          f"({_describe(meta['data'])}; given {_describe(trainer.data_fingerprint)})")
+    if meta["optimizer"] != type(trainer.optimizer).__name__:
+        raise ConfigError(f"{where}: the checkpoint was written by {meta['optimizer']}, "
+                          f"this trainer uses {type(trainer.optimizer).__name__}")
+    own = trainer.model.state_dict()
+    for name, state in (("model", parsed["model"]), ("best", parsed["best"])):
+        if name == "best" and not state:
+            continue
+        missing, unexpected = own.keys() - state.keys(), state.keys() - own.keys()
+        wrong = [k for k in own.keys() & state.keys() if state[k].shape != own[k].shape]
+        if missing or unexpected or wrong:
+            raise ConfigError(f"{where}: the checkpoint does not fit this model: missing "
+                              f"{sorted(missing)}, unexpected {sorted(unexpected)}, "
+                              f"wrong shape {sorted(wrong)}")
+    targets = _generator_targets(trainer.model, parsed["generators"], where)
+
+    trainer.optimizer.load_state_dict(checkpoint.section("optimizer"))  # checks, then changes
+    trainer.model.load_state_dict(parsed["model"])
+    trainer.best_state = ({k: v.copy() for k, v in parsed["best"].items()} if parsed["best"]
+                          else None)
+    for generator, state in targets:
+        generator.bit_generator.state = state                 # in place: sharing is kept
+    for key in ("epoch", "step", "batch_index", "totals", "stop"):
+        setattr(trainer, key, parsed[key])
+    trainer.history = parsed["history"]
+    preprocess = meta["preprocess"]
+    if trainer.preprocess is None and preprocess and preprocess["type"] == "Standardize":
+        trainer.preprocess = Standardize(**{k: tuple(v) for k, v in preprocess["state"].items()})
+    saved = list(meta["callbacks"])
+    for callback in trainer.callbacks:
+        match = next((s for s in saved if s[0] == type(callback).__name__), None)
+        if match is not None:
+            saved.remove(match)
+            if match[1] and hasattr(callback, "load_state_dict"):
+                callback.load_state_dict(match[1])
+
+
+def _parse(checkpoint: Checkpoint) -> dict:
+    """The checkpoint's state in the types the trainer holds."""
+    meta = checkpoint.meta
+    totals = meta["totals"]
+    history = meta["history"]
+    parsed = {
+        "model": checkpoint.section("model"), "best": checkpoint.section("best"),
+        "epoch": meta["epoch"], "step": meta["step"], "batch_index": meta["batch_index"],
+        "stop": meta["stop"],
+        "totals": {"loss": float(totals["loss"]), "correct": int(totals["correct"]),
+                   "seen": int(totals["seen"]), "skipped": int(totals["skipped"])},
+        "history": History(steps=[float(v) for v in checkpoint.arrays["history/steps"]],
+                           epochs=[dict(row) for row in history["epochs"]],
+                           skipped=[int(s) for s in history["skipped"]]),
+        "generators": {"states": [_from_plain(s) for s in meta["generators"]["states"]],
+                       "owners": [list(o) for o in meta["generators"]["owners"]]},
+    }
+    if min(parsed["epoch"], parsed["step"], parsed["batch_index"]) < 0:
+        raise ValueError("negative epoch, step or batch index")
+    return parsed
+
+
+def _generator_targets(model, saved: dict, where: Path) -> list:
+    """[(generator of the model, saved state)], after checking that the model's generators are
+    shared between the same layers as in the checkpoint's model."""
+    index: dict[int, int] = {}
+    owners, distinct = [], []
+    for path, attr, generator in generators(model):
+        if id(generator) not in index:
+            index[id(generator)] = len(distinct)
+            distinct.append(generator)
+        owners.append([path, attr, index[id(generator)]])
+    if owners != saved["owners"] or len(distinct) != len(saved["states"]):
+        raise ConfigError(f"{where}: the model's random generators {owners} do not match the "
+                          f"checkpoint's {saved['owners']} ([layer, attribute, generator])")
+    for generator, state in zip(distinct, saved["states"], strict=True):
+        kind = type(generator.bit_generator).__name__
+        if not isinstance(state, dict) or state.get("bit_generator") != kind:
+            raise ConfigError(f"{where}: a generator of the checkpoint is not a {kind}")
+        try:
+            type(generator.bit_generator)().state = state     # try it on a spare generator
+        except (KeyError, TypeError, ValueError) as error:
+            raise DataError(f"{where}: malformed generator state ({error!r})") from None
+    return list(zip(distinct, saved["states"], strict=True))
+
+
+def _describe(fingerprint: dict | None) -> str:
+    if not fingerprint:
+        return "unknown"
+    return (f"{fingerprint.get('samples')} samples of shape {tuple(fingerprint.get('shape', ()))}"
+            f" {fingerprint.get('dtype')}, sha256 {str(fingerprint.get('sha256'))[:12]}")

@@ -1,0 +1,56 @@
+"""What the first layer learned: its filters (or a dense net's weight templates) as an image grid."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from scratchnn.layers import Conv2d, Linear
+from scratchnn.viz.plots import _save, plt
+
+
+def first_layer_images(model, input_shape: tuple[int, ...]) -> np.ndarray | None:
+    """(K, h, w) or (K, h, w, 3) images of the first weight layer, or None if it has none.
+
+    Conv2d: each filter (out, in, kh, kw); one input channel gives grey images, three give RGB,
+    others show input channel 0. Linear on image input: each column of the (C*H*W, M) weight
+    reshaped to the image, the template the unit responds to.
+    """
+    for layer in model.modules():
+        if isinstance(layer, Conv2d):
+            weight = layer.weight.data
+            return weight.transpose(0, 2, 3, 1) if weight.shape[1] == 3 else weight[:, 0]
+        if isinstance(layer, Linear):
+            if len(input_shape) != 3 or math.prod(input_shape) != layer.in_features:
+                return None
+            c, h, w = input_shape
+            templates = layer.weight.data.T.reshape(-1, c, h, w)
+            return templates.transpose(0, 2, 3, 1) if c == 3 else templates[:, 0]
+    return None
+
+
+def plot_filters(model, path: str | Path, input_shape: tuple[int, ...],
+                 max_images: int = 64) -> bool:
+    """Save the first layer's filters as a grid (each scaled to its own min..max) to `path`;
+    False (and no file) when the model has no such layer."""
+    images = first_layer_images(model, tuple(input_shape))
+    if images is None:
+        return False
+    images = np.asarray(images[:max_images], np.float64)
+    low = images.min(axis=tuple(range(1, images.ndim)), keepdims=True)
+    high = images.max(axis=tuple(range(1, images.ndim)), keepdims=True)
+    images = (images - low) / np.where(high > low, high - low, 1.0)
+    columns = math.ceil(math.sqrt(len(images)))
+    rows = math.ceil(len(images) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(1.1 * columns, 1.1 * rows + 0.4), dpi=110,
+                             squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image in zip(axes.flat, images, strict=False):
+        ax.imshow(image, cmap="gray", interpolation="nearest", vmin=0.0, vmax=1.0)
+    fig.suptitle(f"first layer: {len(images)} filters {images.shape[1]}x{images.shape[2]}",
+                 fontsize=9)
+    _save(fig, path)
+    return True
