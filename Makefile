@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DATA   := /usr/share/datasets/fashion-mnist
 
-.PHONY: demo test data bench lint clean
+.PHONY: demo test data browser bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,10 +29,22 @@ data: $(VENV)/.installed
 	    $(BIN)/python -c "import scratchnn.data as d; print('Fashion-MNIST:', d.download('fashion-mnist'))"; \
 	fi
 
+# Headless Chromium for the report's browser test (tests/runs/test_report_browser.py): the Debian
+# package when we are root with apt; elsewhere that test is skipped, and this says why.
+browser:
+	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    (apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium)) \
+	    || echo "chromium could not be installed: the report's browser test will be skipped"; \
+	else \
+	    echo "no chromium (and not root with apt): the report's browser test will be skipped"; \
+	fi
+
 demo: $(VENV)/.installed data
 	$(BIN)/scratchnn train
 
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev browser
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed-dev data
@@ -40,7 +52,7 @@ bench: $(VENV)/.installed-dev data
 	$(BIN)/python benchmarks/accuracy.py
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/python -m ruff check src tests benchmarks
+	$(BIN)/python -m ruff check src tests benchmarks scripts
 
 clean:
 	rm -rf $(VENV) .pytest_cache

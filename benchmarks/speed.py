@@ -2,7 +2,13 @@
 784-100-100-100-100-10 in scratchnn and in PyTorch CPU, timed in the same process, alternating
 step by step, median of many steps. Prints the ratio scratchnn / PyTorch (target: <= 1.2).
 
-    python benchmarks/speed.py [--steps 500] [--threads 2]
+Then the same for two conv nets (issue 3; target: <= 2.0): SimpleConvNet (conv 30@5x5 - ReLU -
+2x2 max-pool - affine 100 - ReLU - affine 10, batch 100) and the two-block BN network (conv
+32@3x3 pad 1 - BN - ReLU - pool - conv 64@3x3 pad 1 - BN - ReLU - pool - affine 128 - ReLU -
+dropout 0.5 - affine 10, batch 128, the `cnn` preset), and the speed-up of scratchnn's conv layer
+over the naive 4-loop kernel (tests/layers/naive_conv.py), timed on one batch.
+
+    python benchmarks/speed.py [--steps 500] [--conv-steps 100] [--threads 2] [--no-naive]
 """
 
 from __future__ import annotations
@@ -17,14 +23,17 @@ import os
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 import argparse  # noqa: E402
+import importlib.util  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import scratchnn as snn
-from scratchnn.models import MultiLayerNet
+from scratchnn import functional as F
+from scratchnn.models import ConvNet, MultiLayerNet, SimpleConvNet
 from scratchnn.train.preprocess import Standardize
 
 SIZES = (100, 100, 100, 100)
@@ -73,6 +82,94 @@ def torch_step():
     return step
 
 
+def scratchnn_sequential_step(model):
+    """A training step of a scratchnn Sequential: no gradient for the data, as the Trainer."""
+    model[0].input_grad = False
+    loss_fn = snn.losses.SoftmaxCrossEntropy()
+    optimizer = snn.optim.Adam(model.parameters(), lr=1e-3)
+
+    def step(x, y):
+        loss = loss_fn.forward(model.forward(x), y)
+        optimizer.zero_grad()
+        model.backward(loss_fn.backward())
+        optimizer.step()
+        return loss
+    return step
+
+
+def torch_sequential_step(model):
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def step(x, y):
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+    return step
+
+
+def torch_simple_convnet():
+    nn = torch.nn
+    return nn.Sequential(nn.Conv2d(1, 30, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                         nn.Linear(30 * 12 * 12, 100), nn.ReLU(), nn.Linear(100, 10))
+
+
+def torch_bn_convnet():
+    nn = torch.nn
+    return nn.Sequential(nn.Conv2d(1, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32),
+                         nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(32, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64),
+                         nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                         nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Dropout(0.5),
+                         nn.Linear(128, 10))
+
+
+def compare(label: str, ours, theirs, x, y, steps: int) -> None:
+    """Time both steps alternating step by step, then in blocks; print medians and the ratio."""
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    for _ in range(10):                                   # warm-up
+        ours(x, y)
+        theirs(xt, yt)
+    t_ours, t_theirs = [], []
+    for _ in range(steps):
+        t_ours.append(timed(ours, x, y))
+        t_theirs.append(timed(theirs, xt, yt))
+    b_ours, b_theirs = [], []
+    for _ in range(5):
+        b_ours += [timed(ours, x, y) for _ in range(max(1, steps // 5))]
+        b_theirs += [timed(theirs, xt, yt) for _ in range(max(1, steps // 5))]
+    print(f"{label}, median of {steps} steps")
+    for how, a, b in (("alternating step by step", t_ours, t_theirs),
+                      (f"in blocks of {max(1, steps // 5)} steps", b_ours, b_theirs)):
+        a, b = statistics.median(a) * 1e3, statistics.median(b) * 1e3
+        print(f"  {how:26s} scratchnn {a:.2f} ms   PyTorch {b:.2f} ms   ratio {a / b:.2f}x")
+
+
+def naive_speedup(x: np.ndarray, rng: np.random.Generator) -> None:
+    """SimpleConvNet's conv layer (30@5x5), forward and backward on one batch: the 4-loop kernel
+    of the tests against scratchnn's im2col kernels."""
+    path = Path(__file__).resolve().parent.parent / "tests" / "layers" / "naive_conv.py"
+    spec = importlib.util.spec_from_file_location("naive_conv", path)
+    naive = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(naive)
+    weight = (0.1 * rng.standard_normal((30, 1, 5, 5))).astype(np.float32)
+    bias = np.zeros(30, np.float32)
+    start = time.perf_counter()
+    out = naive.conv_forward_naive(x, weight, bias, (1, 1), (0, 0))
+    naive.conv_backward_naive(np.ones_like(out), x, weight, (1, 1), (0, 0))
+    t_naive = time.perf_counter() - start
+    fast = []
+    for _ in range(20):
+        start = time.perf_counter()
+        out, cache = F.conv2d_forward(x, weight, bias, (1, 1), (0, 0))
+        F.conv2d_backward(np.ones_like(out), cache)
+        fast.append(time.perf_counter() - start)
+    t_fast = statistics.median(fast)
+    print(f"conv 30@5x5 forward + backward, one batch of {len(x)}: naive loops {t_naive:.1f} s, "
+          f"scratchnn {t_fast * 1e3:.2f} ms: {t_naive / t_fast:,.0f}x faster")
+
+
 def timed(step, *args) -> float:
     start = time.perf_counter()
     step(*args)
@@ -84,6 +181,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--conv-steps", type=int, default=100, help="0 skips the conv nets")
+    parser.add_argument("--no-naive", action="store_true", help="skip the naive conv timing")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(0)
@@ -108,6 +207,20 @@ def main() -> None:
                         (f"in blocks of {args.steps // 5} steps", b_ours, b_theirs)):
         a, b = statistics.median(a) * 1e3, statistics.median(b) * 1e3
         print(f"  {label:26s} scratchnn {a:.3f} ms   PyTorch {b:.3f} ms   ratio {a / b:.2f}x")
+    if args.conv_steps <= 0:
+        return
+    x100, y100 = fashion_batch(100, rng)
+    x100 = x100.reshape(100, 1, 28, 28)
+    compare("SimpleConvNet (conv 30@5x5), batch 100, Adam, float32",
+            scratchnn_sequential_step(SimpleConvNet((1, 28, 28), rng=rng)),
+            torch_sequential_step(torch_simple_convnet()), x100, y100, args.conv_steps)
+    x128, y128 = fashion_batch(128, rng)
+    compare("two-block BN net (conv 32, 64 @3x3, BN, pool; 128; dropout), batch 128, Adam",
+            scratchnn_sequential_step(ConvNet((1, 28, 28), rng=rng)),
+            torch_sequential_step(torch_bn_convnet()), x128.reshape(128, 1, 28, 28), y128,
+            args.conv_steps)
+    if not args.no_naive:
+        naive_speedup(x100, rng)
 
 
 if __name__ == "__main__":

@@ -178,3 +178,90 @@ def test_the_console_command_runs():
                             capture_output=True, text=True, check=True)
     for command in ("train", "evaluate", "gradcheck"):
         assert command in result.stdout
+
+
+def test_datasets_says_what_is_found_where_and_how_to_get_the_rest(data_home, rng, capsys):
+    fake_fashion_mnist(data_home, rng, n_train=20, n_test=10)
+    status, out, err = run_cli(capsys, "datasets")
+    assert status == 0 and err == ""
+    lines = out.splitlines()
+    assert lines[0].split()[:3] == ["dataset", "status", "size"]
+    rows = {line.split()[0]: line for line in lines[1:-1]}
+    assert list(rows) == ["cifar10", "digits", "fashion-mnist", "mnist"]
+    assert rows["fashion-mnist"].split()[1] == "found"
+    assert "20 train + 10 test of 1x28x28" in rows["fashion-mnist"]
+    assert rows["fashion-mnist"].endswith(str(data_home / "fashion-mnist"))
+    assert "1438 train + 359 test of 1x8x8" in rows["digits"]
+    for name in ("mnist", "cifar10"):
+        assert rows[name].split()[1] == "missing"
+        assert rows[name].endswith(f"get it: python -m scratchnn.data.download {name}")
+    assert lines[-1].startswith("also: a path to an .npz")
+    status, out, _ = run_cli(capsys, "datasets", "--json")
+    infos = {row["name"]: row for row in map(json.loads, out.splitlines())}
+    assert infos["fashion-mnist"]["train_samples"] == 20 and infos["mnist"]["location"] is None
+    (data_home / "fashion-mnist" / "t10k-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8b junk")
+    status, out, _ = run_cli(capsys, "datasets")
+    row = next(line for line in out.splitlines() if line.startswith("fashion-mnist"))
+    assert status == 0 and row.split()[1] == "broken" and "t10k-images-idx3-ubyte.gz" in row
+
+
+def test_train_with_augmentation_and_data_options_from_config_and_flags(tmp_path, capsys):
+    config = tmp_path / "aug.toml"
+    config.write_text('dataset = "digits"\naugment = true\ncrop_padding = 1\n'
+                      'preprocess = "mean_image"\nn_train = 400\nn_val = 100\nn_test = 100\n')
+    status, out, err = run_cli(capsys, "train", "--config", config, "--no-flip", "--epochs", "2",
+                               "--out", tmp_path / "r", "--no-progress")
+    assert status == 0, err
+    saved = (tmp_path / "r" / "config.toml").read_text()
+    for line in ("augment = true", "crop_padding = 1", "flip = false", "n_val = 100",
+                 'preprocess = "mean_image"'):
+        assert line in saved
+    _, meta = read_model_file(tmp_path / "r" / "model.npz")
+    assert meta["preprocess"]["kind"] == "mean_image" and meta["test"]["samples"] == 100
+    status, out, _ = run_cli(capsys, "evaluate", tmp_path / "r", "--json")
+    result = json.loads(out)
+    assert status == 0 and result["samples"] == 359 and result["accuracy"] > 0.25  # chance 0.1
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["--crop-padding", "-1"], ["crop_padding must be >= 0"]),
+    (["--preprocess", "whiten"], ["preprocess must be one of standardize"]),
+    (["--n-train", "5000"], ["n_train=5000", "1438 training samples"]),
+    (["--image-size", "4,4"], ["digits: image_size applies only to folders of images"]),
+])
+def test_bad_data_flags_are_one_line_errors(tmp_path, capsys, args, needles):
+    status, _, err = run_cli(capsys, "train", "--dataset", "digits", "--augment", *args,
+                             "--out", tmp_path / "r", "--no-progress")
+    assert_usage_error(status, err, *needles)
+
+
+def test_augmenting_data_that_is_not_images_is_refused(tmp_path, capsys):
+    rows = "".join(f"{k % 2},{k * 0.5},{k * 0.25}\n" for k in range(20))
+    (tmp_path / "t.csv").write_text("label,a,b\n" + rows)
+    status, _, err = run_cli(capsys, "train", "--dataset", tmp_path / "t.csv", "--augment",
+                             "--out", tmp_path / "r", "--no-progress")
+    assert_usage_error(status, err, "augmentation needs images (C, H, W)", "(2,)")
+
+
+def test_train_and_evaluate_on_a_folder_of_images_of_mixed_sizes(tmp_path, capsys, rng):
+    from PIL import Image
+
+    for k in range(24):
+        cls, size = ("dark", "light")[k % 2], (10, 12) if k % 3 else (14, 9)
+        base = 40 if cls == "dark" else 200
+        pixels = np.clip(base + rng.integers(-30, 30, (*size, 3)), 0, 255).astype(np.uint8)
+        (tmp_path / "pics" / cls).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(pixels).save(tmp_path / "pics" / cls / f"{k:02d}.png")
+    status, _, err = run_cli(capsys, "train", "--dataset", tmp_path / "pics", "--epochs", "1",
+                             "--out", tmp_path / "r", "--no-progress")
+    assert_usage_error(status, err, "02.png: image is 10x12 (HxW)", "00.png is 14x9",
+                       "--image-size")
+    status, _, err = run_cli(capsys, "train", "--dataset", tmp_path / "pics", "--epochs", "3",
+                             "--image-size", "8,8", "--augment", "--model", "two-layer-net",
+                             "--out", tmp_path / "r", "--no-progress")
+    assert status == 0, err
+    _, meta = read_model_file(tmp_path / "r" / "model.npz")
+    assert meta["input_shape"] == [3, 8, 8] and meta["classes"] == ["dark", "light"]
+    status, out, err = run_cli(capsys, "evaluate", tmp_path / "r", "--json")  # resized again
+    assert status == 0, err
+    assert json.loads(out)["samples"] == 4                       # 20% of each class of 12

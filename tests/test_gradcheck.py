@@ -354,3 +354,23 @@ def test_gradcheck_rejects_a_gradient_with_the_wrong_sign(kernel, monkeypatch, r
                                    rng.standard_normal((4, 2)))
     assert report.ok is False
     assert report.max_rel_error == pytest.approx(1.0)
+
+
+# -- kinks --------------------------------------------------------------------------------------
+
+def test_a_coordinate_whose_evaluations_straddle_a_relu_kink_is_skipped_and_counted():
+    """ReLU input 3e-6 from zero: x +- eps (1e-5) crosses the kink, where a centred difference
+    is the mean of the two one-sided slopes (here 0.65 of the true one), not a derivative."""
+    model = Sequential(Linear(1, 2), ReLU())
+    model[0].weight.data = np.array([[1.0, 1.0]])
+    model[0].bias.data = np.array([-1.0 + 3e-6, 0.5])        # pre-activations 3e-6 and 1.5
+    x, dout = np.array([[1.0]]), np.array([[1.0, 1.0]])
+    report = gradcheck.check_layer(model, x, dout)
+    assert report.ok, report.table()
+    assert [(r.name, r.checked, r.kinks) for r in report.rows] == [
+        ("input", 0, 1), ("0.weight", 1, 1), ("0.bias", 1, 1)]
+    assert "1 more at kinks, skipped" in report.table()
+
+    bias = model[0].bias.data                               # without the fingerprint:
+    numeric = gradcheck.numerical_gradient(lambda: model.forward(x) * dout, bias)
+    assert numeric[0] == pytest.approx(0.65, rel=1e-6)       # a wrong "gradient"

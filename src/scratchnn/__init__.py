@@ -23,7 +23,13 @@ from scratchnn import (
 # `from scratchnn.doctor.report import Report` (`import scratchnn.doctor.report as r` would look
 # `report` up on the function and fail).
 from scratchnn.doctor import doctor
-from scratchnn.errors import ConfigError, DataError, ScratchnnError, ShapeError
+from scratchnn.errors import (
+    ConfigError,
+    DataError,
+    DivergenceError,
+    ScratchnnError,
+    ShapeError,
+)
 from scratchnn.layer import Layer, Sequential
 from scratchnn.parameter import Parameter
 from scratchnn.train import History, Trainer
@@ -31,7 +37,8 @@ from scratchnn.train import History, Trainer
 __version__ = "0.1.0"
 
 __all__ = [
-    "ConfigError", "DataError", "History", "Layer", "Parameter", "ScratchnnError", "Sequential",
+    "ConfigError", "DataError", "DivergenceError", "History", "Layer", "Parameter",
+    "ScratchnnError", "Sequential",
     "ShapeError", "Trainer", "compat", "data", "doctor", "functional", "gradcheck", "init",
     "layers", "losses", "models", "optim", "train",
 ]

@@ -1,4 +1,5 @@
 """The command line: scratchnn train | evaluate | gradcheck | datasets | doctor.
+(experiment: experiments/cli.py; report, compare, predict: cli_runs.py.)
 
 Exit codes: 0 success, 2 bad usage or bad input (one line on stderr), 1 anything else.
 """
@@ -16,9 +17,11 @@ import numpy as np
 
 from scratchnn import data as datasets
 from scratchnn import gradcheck, models
+from scratchnn.cli_runs import add_run_commands
 from scratchnn.data import transforms
 from scratchnn.doctor.cli import add_doctor_command
 from scratchnn.errors import ConfigError, DataError, ScratchnnError
+from scratchnn.experiments.cli import add_experiment_command
 from scratchnn.layers import MaxPool2d
 from scratchnn.losses import SoftmaxCrossEntropy
 from scratchnn.train.config import TrainConfig
@@ -96,6 +99,8 @@ def _parser() -> argparse.ArgumentParser:
     ds.set_defaults(func=_datasets)
 
     add_doctor_command(commands)      # exit 3 when it finds problems (see doctor/cli.py)
+    add_experiment_command(commands)  # see experiments/cli.py
+    add_run_commands(commands)        # report, compare, predict: see cli_runs.py
     return parser
 
 

@@ -41,6 +41,8 @@ def xavier_normal(shape: tuple[int, ...], rng: np.random.Generator,
 def initialise(shape: tuple[int, ...], scheme: str | float, rng: np.random.Generator,
                dtype=np.float32) -> np.ndarray:
     """Draw a weight by name: "he", "xavier", or a number used as the standard deviation."""
+    if not all(isinstance(n, int | np.integer) and n >= 1 for n in shape):
+        raise ConfigError(f"a weight of shape {tuple(shape)}: every size must be an integer >= 1")
     if isinstance(scheme, int | float):
         return normal(shape, float(scheme), rng, dtype)
     if scheme in ("he", "relu"):

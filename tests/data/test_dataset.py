@@ -69,3 +69,50 @@ def test_needs_classes(rng):
 def test_empty_test_split_is_allowed(rng):
     data = Dataset("toy", **_arrays(rng, n_test=0), classes=("a", "b", "c"))
     assert len(data.x_test) == 0 and data.y_test.dtype == np.int64
+
+
+def test_take_first_n_and_the_next_n_as_validation(rng):
+    """CS231n's get_CIFAR10_data: train = first n_train, val = the next n_val, test = first."""
+    arrays = _arrays(rng)
+    data = Dataset("toy", **arrays, classes="abc").take(n_train=12, n_val=5, n_test=4)
+    np.testing.assert_array_equal(data.x_train, arrays["x_train"][:12])
+    np.testing.assert_array_equal(data.x_val, arrays["x_train"][12:17])
+    np.testing.assert_array_equal(data.y_val, arrays["y_train"][12:17])
+    np.testing.assert_array_equal(data.x_test, arrays["x_test"][:4])
+    assert repr(data).startswith("Dataset('toy', train=12, val=5, test=4,")
+    rest = Dataset("toy", **arrays, classes="abc").take(n_val=3)
+    assert len(rest.x_train) == 17 and len(rest.x_val) == 3 and len(rest.x_test) == 6
+    np.testing.assert_array_equal(rest.x_val, arrays["x_train"][17:])
+    assert np.shares_memory(rest.x_train, arrays["x_train"])      # views, no copies
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(n_train=18, n_val=3), "n_train=18 + n_val=3 is more than the 20 training samples"),
+    (dict(n_test=7), "n_test=7 is more than the 6 test samples"),
+    (dict(n_train=-1), "n_train must be a non-negative integer, got -1"),
+    (dict(n_val=1.5), "n_val must be a non-negative integer, got 1.5"),
+])
+def test_take_refuses_impossible_sizes(rng, kwargs, message):
+    with pytest.raises(DataError) as caught:
+        Dataset("toy", **_arrays(rng), classes="abc").take(**kwargs)
+    assert message in str(caught.value)
+
+
+def test_channels_last(rng):
+    arrays = _arrays(rng, shape=(3, 4, 5))
+    data = Dataset("toy", **arrays, classes="abc").take(n_val=2).channels_last()
+    assert data.input_shape == (4, 5, 3) and data.x_val.shape == (2, 4, 5, 3)
+    np.testing.assert_array_equal(data.x_test, arrays["x_test"].transpose(0, 2, 3, 1))
+    assert data.x_train.flags.c_contiguous
+    flat = Dataset("flat", **_arrays(rng, shape=(7,)), classes="abc")
+    with pytest.raises(DataError, match=r"channels_last needs images \(N, C, H, W\)"):
+        flat.channels_last()
+
+
+def test_validation_split_is_checked(rng):
+    arrays = _arrays(rng)
+    with pytest.raises(DataError, match="x_val and y_val must be given together"):
+        Dataset("toy", **arrays, classes="abc", x_val=arrays["x_test"])
+    with pytest.raises(DataError, match=r"y_val has labels from"):
+        Dataset("toy", **arrays, classes="abc", x_val=arrays["x_test"],
+                y_val=np.full(6, 5))

@@ -190,3 +190,15 @@ def test_digits_without_scikit_learn(monkeypatch):
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
     with pytest.raises(DataError, match="pip install scikit-learn"):
         load("digits")
+
+
+def test_load_options(tmp_path, make_idx_dataset):
+    arrays = make_idx_dataset(tmp_path / "fashion-mnist", n_train=12, n_test=5)
+    data = load("fashion-mnist", root=tmp_path, n_train=6, n_val=4, n_test=2,
+                channels_last=True)
+    assert data.x_train.shape == (6, 28, 28, 1) and data.x_val.shape == (4, 28, 28, 1)
+    np.testing.assert_array_equal(data.x_val[..., 0], arrays["x_train"][6:10])
+    np.testing.assert_array_equal(data.y_test, arrays["y_test"][:2])
+    with pytest.raises(DataError, match="fashion-mnist: test_fraction applies only to data "
+                                        "without a test split"):
+        load("fashion-mnist", root=tmp_path, test_fraction=0.1)

@@ -16,7 +16,10 @@ from scratchnn.data import load
 from scratchnn.data.unpickle import restricted_load
 from scratchnn.errors import DataError
 
-_reconstruct = np._core.multiarray._reconstruct
+try:
+    from numpy._core.multiarray import _reconstruct
+except ImportError:  # numpy < 2
+    from numpy.core.multiarray import _reconstruct
 
 
 class Reduce:

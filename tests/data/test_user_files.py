@@ -188,6 +188,23 @@ def test_grayscale_png_folder_loads_exactly_in_sorted_order(tmp_path, rng):
     assert data.y_train.tolist() == [0, 0, 0, 1, 1, 1] and data.y_test.tolist() == [0, 1]
 
 
+def test_a_train_folder_without_test_folder_gets_a_held_out_test_split(tmp_path, rng):
+    for cls in ("a", "b"):
+        for k in range(5):
+            _save(tmp_path / "train" / cls / f"{k}.png", rng.integers(0, 256, (3, 3), np.uint8))
+    data = load(tmp_path)
+    assert data.classes == ("a", "b") and data.y_test.tolist() == [0, 1]
+
+
+def test_a_test_class_unknown_to_training_is_named(tmp_path, rng):
+    for split, cls in (("train", "a"), ("train", "b"), ("test", "a"), ("test", "c")):
+        _save(tmp_path / split / cls / "0.png", rng.integers(0, 256, (3, 3), np.uint8))
+    with pytest.raises(DataError) as caught:
+        load(tmp_path)
+    assert "class folder(s) c not among the training classes (a, b)" in _one_line_error(
+        caught, tmp_path / "test")
+
+
 def test_colour_anywhere_makes_every_image_rgb(tmp_path, rng):
     gray = rng.integers(0, 256, (4, 4), dtype=np.uint8)
     rgb = rng.integers(0, 256, (4, 4, 3), dtype=np.uint8)

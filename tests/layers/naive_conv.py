@@ -114,5 +114,6 @@ def avgpool_backward_naive(dout, x_shape, kernel, stride, padding=(0, 0)):
         for c in range(channels):
             for i in range(dout.shape[2]):
                 for j in range(dout.shape[3]):
-                    dxp[n, c, i * sh:i * sh + kh, j * sw:j * sw + kw] += dout[n, c, i, j] / (kh * kw)
+                    share = dout[n, c, i, j] / (kh * kw)
+                    dxp[n, c, i * sh:i * sh + kh, j * sw:j * sw + kw] += share
     return dxp[:, :, ph:ph + h, pw:pw + w]

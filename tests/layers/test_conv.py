@@ -62,12 +62,13 @@ def test_conv_output_and_gradients_match_torch(case, dtype, rng, torch):
     out = layer(x)
     dout = rng.standard_normal(out.shape).astype(dtype)
     out_t, dx_t, dweight_t, dbias_t = torch_conv(torch, layer, x, dout)
-    # the scale of each sum: the same sums taken over absolute values (float64, naive loops)
-    weight, stride, padding = np.abs(layer.weight.data).astype(np.float64), layer.stride, layer.padding
-    out_size = conv_forward_naive(np.abs(x).astype(np.float64), weight, None, stride, padding)
-    dx_size, dweight_size, dbias_size = conv_backward_naive(
-        np.abs(dout).astype(np.float64), np.abs(x).astype(np.float64), weight, stride, padding)
-    assert_close(out, out_t, dtype, scale=out_size + np.abs(out_t))
+    # the scale of each sum: the same sums over absolute values (float64, naive loops)
+    ax, aw, adout = (np.abs(a.astype(np.float64)) for a in (x, layer.weight.data, dout))
+    abias = None if layer.bias is None else np.abs(layer.bias.data.astype(np.float64))
+    s, p = layer.stride, layer.padding
+    out_size = conv_forward_naive(ax, aw, abias, s, p)
+    dx_size, dweight_size, dbias_size = conv_backward_naive(adout, ax, aw, s, p)
+    assert_close(out, out_t, dtype, scale=out_size)
     assert_close(layer.backward(dout), dx_t, dtype, scale=dx_size)
     assert_close(layer.weight.grad, dweight_t, dtype, scale=dweight_size)
     if layer.bias is not None:

@@ -83,10 +83,10 @@ def _read(path: Path, label_column: str) -> tuple[np.ndarray, np.ndarray]:
             table = np.loadtxt(path, dtype=np.float32, **rows)
         if table.size == 0:
             raise DataError(f"{path}: no data rows")
-        labels, x = table[:, label_at], table[:, features]
         if table.shape[1] != len(header):
             raise DataError(f"{path}: rows have {table.shape[1]} columns, the header names "
                             f"{len(header)}")
+        labels, x = table[:, label_at], table[:, features]
     except ValueError as error:
         if isinstance(error, DataError) or "could not convert" not in str(error):
             raise _malformed(path, error) from None

@@ -88,6 +88,9 @@ def _parse_header(raw: bytes, path: str | os.PathLike) -> tuple[np.dtype, tuple[
         raise DataError(f"{path}: unknown IDX type code {code:02x} (known: {known})")
     if ndim == 0:
         raise DataError(f"{path}: IDX header says the array has 0 dimensions")
+    if ndim > 64:                       # NumPy's limit (NPY_MAXDIMS); found by tests/test_fuzz.py
+        raise DataError(f"{path}: IDX header says the array has {ndim} dimensions; "
+                        "at most 64 are supported")
     offset = 4 + 4 * ndim
     if len(raw) < offset:
         raise DataError(f"{path}: truncated header: {ndim} dimensions need {offset} bytes, "

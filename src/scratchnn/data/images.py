@@ -2,6 +2,7 @@
 
     pets/cat/001.png  pets/cat/002.jpg  pets/dog/001.png ...   -> classes ("cat", "dog")
     pets/train/cat/...  pets/test/cat/...                      -> the test split given
+    pets/train/cat/...                                         -> as pets/cat/...
 
 Classes are the sub-folder names in sorted order, images are read in sorted file-name order, so
 the arrays never depend on the file system's listing order. Without train/ and test/ folders,
@@ -27,8 +28,17 @@ TEST_FRACTION = 0.2
 
 def is_image_folder(directory: Path) -> bool:
     """True if `directory` (or its train/ folder) has a sub-folder holding an image file."""
-    top = directory / "train" if (directory / "train").is_dir() else directory
-    return any(p.suffix.lower() in SUFFIXES for sub in _subfolders(top) for p in sub.iterdir())
+    try:
+        return any(p.suffix.lower() in SUFFIXES for sub in _subfolders(_class_root(directory))
+                   for p in sub.iterdir())
+    except (OSError, DataError):
+        return False
+
+
+def _class_root(directory: Path) -> Path:
+    """directory/train when it holds the class folders (train/ [+ test/] layout), else directory."""
+    train = directory / "train"
+    return train if train.is_dir() and _subfolders(train) else directory
 
 
 def load_image_folder(directory: str | os.PathLike, name: str | None = None, *,
@@ -45,7 +55,8 @@ def load_image_folder(directory: str | os.PathLike, name: str | None = None, *,
     name = name or directory.resolve().name
     if image_size is not None:
         image_size = _size(image_size)
-    if (directory / "train").is_dir() and (directory / "test").is_dir():
+    root = _class_root(directory)
+    if root != directory and (directory / "test").is_dir():
         if test_fraction is not None:
             raise DataError(f"{directory}: has train/ and test/ folders; test_fraction applies "
                             "only to a folder without them")
@@ -57,8 +68,8 @@ def load_image_folder(directory: str | os.PathLike, name: str | None = None, *,
             raise DataError(f"{directory}: train images are {x_train.shape[2:]} but test images "
                             f"are {x_test.shape[2:]}; pass image_size=(H, W) to resize them")
     else:
-        classes = _classes(directory)
-        x, y = _read_split(directory, classes, image_size)
+        classes = _classes(root)
+        x, y = _read_split(root, classes, image_size)
         fraction = TEST_FRACTION if test_fraction is None else test_fraction
         x_train, y_train, x_test, y_test = hold_out(x, y, fraction, len(classes))
     return Dataset(name, x_train, y_train, x_test, y_test, classes)

@@ -69,10 +69,10 @@ def load_npz(path: str | os.PathLike, name: str | None = None, *,
 
 def _read(path: Path) -> dict[str, np.ndarray]:
     try:
-        archive = np.load(path, allow_pickle=False)
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise DataError(f"{path}: a single array (.npy), not an .npz archive of x and y")
-        with archive:
+        with open(path, "rb") as f:       # our own handle: closed even when numpy fails midway
+            archive = np.load(f, allow_pickle=False)
+            if not isinstance(archive, np.lib.npyio.NpzFile):
+                raise DataError(f"{path}: a single array (.npy), not an .npz archive of x and y")
             return {key: archive[key] for key in archive.files}
     except DataError:
         raise

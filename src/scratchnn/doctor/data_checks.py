@@ -159,6 +159,7 @@ def check_labels(y: np.ndarray, num_outputs: int | None) -> tuple[list[Finding],
             "The network first learns to predict the frequent classes; accuracy then says "
             "little, and rare classes may never be learned.", "Compare with the majority "
             "baseline; resample or weight the classes if the rare ones matter.", "labels"))
-    summary = (f"labels: {len(counts)} classes, values {low}..{high}, "
-               f"{present.min()}..{present.max()} samples per class")
+    per_class = (f"{present.min()}" if present.min() == present.max()
+                 else f"{present.min()}..{present.max()}")
+    summary = f"labels: {len(counts)} classes, values {low}..{high}, {per_class} samples per class"
     return findings, summary, True

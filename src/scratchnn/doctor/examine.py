@@ -9,7 +9,7 @@ import numpy as np
 
 from scratchnn.data.batches import batches as plain_batches
 from scratchnn.doctor import data_checks, gradients, learning, pairs, statistics, structure
-from scratchnn.doctor.lr_range import lr_range_test
+from scratchnn.doctor.lr_range import lr_range_test, lr_range_verdict
 from scratchnn.doctor.patient import Patient, leaves
 from scratchnn.doctor.report import Finding, Report
 from scratchnn.errors import ShapeError
@@ -86,6 +86,7 @@ def _run(report: Report, name: str, check: Callable, *args):
     """Run one check: add its findings, and its summary line to "passed" when it found no
     problem. Returns the check's extra result (None if it crashed). A check that crashes (on
     a user's layer that raises, say) becomes a finding instead of ending the examination."""
+    started = time.perf_counter()
     try:
         findings, summary, *extra = check(*args)
     except Exception as error:  # noqa: BLE001 - anything a user's code raises is a finding
@@ -94,6 +95,8 @@ def _run(report: Report, name: str, check: Callable, *args):
                            "is missing from the report.", "Fix the error, or report it if it "
                            "is the doctor's.", "doctor"))
         return None
+    finally:
+        report.timings[name] = time.perf_counter() - started
     for finding in findings:
         report.add(finding)
     if summary and all(f.severity == "info" for f in findings):
@@ -113,46 +116,47 @@ def _trace(patient: Patient, n: int):
                         "input and output shapes).", "forward")], "", None
 
 
+def _scores(patient: Patient) -> np.ndarray | None:
+    """The model's outputs for two samples, when forward works though the loss fails."""
+    try:
+        return patient.copy_model().forward(patient.x[:2])
+    except Exception:  # noqa: BLE001 - reported by _trace already
+        return None
+
+
 def _examine(patient: Patient, report: Report, x_all: np.ndarray, y_all: np.ndarray) -> None:
     param_dtype = next((p.data.dtype for p in patient.model.parameters()), np.float32)
     _run(report, "inputs", data_checks.check_inputs, x_all, patient.x, param_dtype)
     tr = _run(report, "forward", _trace, patient, STATS_SAMPLES)
-    scores = tr.outputs[-1] if tr else None
+    scores = tr.outputs[-1] if tr else _scores(patient)
     outputs = scores.shape[1] if scores is not None and scores.ndim == 2 else None
     usable = _run(report, "labels", data_checks.check_labels, y_all, outputs)
     if not tr or not usable:
-        return
-    name = _name(patient.batches)
+        return                  # nothing below can run: the findings say why
     _run(report, "batches", pairs.check_batches, patient.batches, patient.x_raw, patient.y,
-         patient.batch_size, patient.rng(20), name)
+         patient.batch_size, patient.rng(20), _name(patient.batches))
     _run(report, "gradient", gradients.check_layers, patient, patient.x[:GRADCHECK_SAMPLES])
     _run(report, "loss gradient", gradients.check_loss, patient, *patient.batch(8))
-    for name, check, args in (("hidden layers", structure.check_hidden, (patient.model,)),
-                              ("final activation", structure.check_last_activation,
-                               (patient, tr)),
-                              ("symmetry", structure.check_symmetry, (tr,)),
-                              ("eval mode", structure.check_eval_mode,
-                               (patient, patient.x[:64]))):
+    structural = {"hidden layers": (structure.check_hidden, patient.model),
+                  "final activation": (structure.check_last_activation, patient, tr),
+                  "symmetry": (structure.check_symmetry, tr),
+                  "eval mode": (structure.check_eval_mode, patient, patient.x[:64])}
+    for name, (check, *args) in structural.items():
         _run(report, name, lambda c=check, a=args: (c(*a), ""))
-    curve = report.lr_curve = lr_range_test(patient, patient.x, patient.y)
-    lr = patient.given_lr() or curve.suggested or 1e-2
+    curve = _run(report, "lr range", lambda: ([], "", lr_range_test(patient, patient.x,
+                                                                     patient.y)))
+    report.lr_curve = curve or None
+    suggested = curve.suggested if curve else None
+    lr = patient.given_lr() or suggested or 1e-2
     _run(report, "statistics", _statistics, patient, tr, lr, report)
     ys = patient.y[:len(scores)]
     _run(report, "starting loss", learning.check_init_loss, patient, tr.loss, scores, ys)
     uniform = learning.chance_loss(patient, scores, ys)
-    working = _run(report, "overfit", learning.check_overfit, patient, uniform, curve.suggested)
+    working = _run(report, "overfit", learning.check_overfit, patient, uniform, suggested)
     if working:
         _run(report, "generalisation", learning.check_generalisation, patient, working)
-    if curve.suggested is None:
-        report.add(Finding("warning", "no learning rate in the range test lowered the loss",
-                           f"{curve.steps} steps at each of {len(curve.lrs)} rates from "
-                           f"{curve.lrs[0]:g} to {curve.lrs[-1]:g}, starting from loss "
-                           f"{curve.start_loss:.3g}: none got below 95% of it.",
-                           "Training does not work at any rate: the cause is elsewhere.",
-                           "See the findings above.", "lr-range"))
-    else:
-        report.passed.append(f"learning-rate range test: suggests lr={curve.suggested:g} "
-                             f"(loss after {curve.steps} steps at each rate, see lr_range.png)")
+    if curve:
+        _run(report, "lr verdict", lambda: lr_range_verdict(curve, working or None))
 
 
 def _statistics(patient: Patient, tr, lr: float, report: Report):

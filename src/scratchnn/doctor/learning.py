@@ -28,7 +28,7 @@ from scratchnn.doctor.report import Finding
 OVERFIT_SAMPLES = 32
 OVERFIT_STEPS = 300
 OVERFIT_TARGET = 0.1      # fraction of the chance-level loss to reach
-GENERALISE_STEPS = 200
+GENERALISE_STEPS = 150
 MIN_HELD_OUT = 50
 
 
@@ -125,14 +125,14 @@ def check_overfit(patient: Patient, uniform: float, suggested: float | None
                 f"overfitting one batch of {n} samples with {name}: {first.story()}; "
                 f"{second.story()}.", "Steps too large overshoot the minimum: the loss jumps "
                 "up and diverges (NaN) instead of falling.",
-                f"Use lr={second.lr:g} or lower (the range test suggests "
-                f"{_fmt(suggested)}).", "learning-rate")], "", second.lr
+                f"Use lr={second.lr:g} or lower{_suggests(suggested, second.lr)}.",
+                "learning-rate")], "", second.lr
         return [Finding(
             "warning", f"the learning rate {lr:g} is too low",
             f"overfitting one batch of {n} samples with {name}: {first.story()}; "
             f"{second.story()}.", "Steps too small make training crawl: the loss falls, but "
             "hundreds of times more slowly than it could.",
-            f"Use lr={second.lr:g} (the range test suggests {_fmt(suggested)}).",
+            f"Use lr={second.lr:g}{_suggests(suggested, second.lr)}.",
             "learning-rate")], "", second.lr
     if second is not None and second.ok:
         return [], f"fits one batch of {n} samples: {second.story()}", second.lr
@@ -146,8 +146,12 @@ def check_overfit(patient: Patient, uniform: float, suggested: float | None
         "it can overfit, then add back one piece at a time.", "overfit")], "", None
 
 
-def _fmt(lr: float | None) -> str:
-    return "nothing: no rate lowered the loss" if lr is None else f"{lr:g}"
+def _suggests(suggested: float | None, used: float) -> str:
+    if suggested is None:
+        return ""
+    if suggested == used:
+        return " (the range test's suggestion)"
+    return f" (the range test suggests {suggested:g})"
 
 
 def check_generalisation(patient: Patient, lr: float) -> tuple[list[Finding], str]:

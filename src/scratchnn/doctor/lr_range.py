@@ -13,10 +13,10 @@ from __future__ import annotations
 import numpy as np
 
 from scratchnn.doctor.patient import Patient
-from scratchnn.doctor.report import LRCurve
+from scratchnn.doctor.report import Finding, LRCurve
 
-LRS = tuple(float(v) for v in np.logspace(-5, 1, 13))   # 1e-5 ... 10, half a decade apart
-STEPS = 30
+LRS = tuple(m * 10.0**e for e in range(-5, 1) for m in (1, 3)) + (10.0,)   # 1e-5, 3e-5 ... 10
+STEPS = 20
 AVERAGE = 5               # the loss reached: the mean of the last AVERAGE steps
 
 
@@ -48,3 +48,34 @@ def suggest(lrs: list[float], losses: list[float], start: float) -> float | None
     if not values[best] < 0.95 * start:
         return None
     return lrs[max(best - 1, 0)]
+
+
+def lr_range_verdict(curve: LRCurve, works_at: float | None) -> tuple[list[Finding], str]:
+    """The curve's own finding. works_at: the rate at which the model fitted a batch, or None.
+
+    With a suggestion: a note when the given rate works but is 10x off it. Without one (no rate
+    lowered the loss): a warning if the model cannot learn at all, else a note (trained weights
+    leave nothing to gain in a few steps)."""
+    learns = works_at is not None
+    if curve.suggested is not None:
+        summary = (f"learning-rate range test: suggests lr={curve.suggested:g} (loss after "
+                   f"{curve.steps} steps at each rate, see lr_range.png)")
+        ratio = curve.given / curve.suggested if curve.given else 1.0
+        if 1 / 9 <= ratio <= 9 or works_at != curve.given:
+            return [], summary
+        side = "below" if ratio < 1 else "above"
+        return [Finding("info", f"the learning rate {curve.given:g} is far {side} the range "
+                        f"test's suggestion ({curve.suggested:g})", summary + ".",
+                        "Training works at the given rate (it fits a batch), but "
+                        + ("slower than it could." if ratio < 1 else "with little margin."),
+                        f"Try lr={curve.suggested:g}.", "lr-range")], summary
+    measured = (f"{curve.steps} steps at each of {len(curve.lrs)} rates from {curve.lrs[0]:g} "
+                f"to {curve.lrs[-1]:g}, starting from loss {curve.start_loss:.3g}: none got "
+                "below 95% of it.")
+    if learns:
+        return [Finding("info", "no learning rate lowered the loss further", measured,
+                        "The loss is already low (trained weights?): a short run at any rate "
+                        "has nothing to gain.", "Nothing to do.", "lr-range")], ""
+    return [Finding("warning", "no learning rate in the range test lowered the loss", measured,
+                    "Training does not work at any rate: the cause is elsewhere.",
+                    "See the findings above.", "lr-range")], ""

@@ -69,6 +69,7 @@ class Report:
     sections: list[tuple[str, str]] = field(default_factory=list)  # (title, table) to show
     lr_curve: LRCurve | None = None
     seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)   # seconds per check
 
     def add(self, finding: Finding) -> None:
         self.findings.append(finding)
@@ -129,7 +130,8 @@ class Report:
                 "findings": [asdict(f) for f in self.findings], "passed": list(self.passed),
                 "sections": [{"title": t, "text": text} for t, text in self.sections],
                 "lr_range": None if self.lr_curve is None else _finite(asdict(self.lr_curve)),
-                "seconds": round(self.seconds, 3)}
+                "seconds": round(self.seconds, 3),
+                "timings": {k: round(v, 3) for k, v in self.timings.items()}}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)

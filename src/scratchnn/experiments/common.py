@@ -128,8 +128,9 @@ class EpochEvaluation(Callback):
         self.record(trainer, metrics["epoch"])
 
     def record(self, trainer, epoch: float, diverged: bool = False) -> None:
-        train = trainer.evaluate(self.data.x_train, self.data.y_train)
-        test = trainer.evaluate(self.data.x_test, self.data.y_test)
+        with np.errstate(over="ignore", invalid="ignore"):   # a diverging model overflows
+            train = trainer.evaluate(self.data.x_train, self.data.y_train)
+            test = trainer.evaluate(self.data.x_test, self.data.y_test)
         self.rows.append({"epoch": epoch, "train_loss": train["loss"],
                           "train_acc": train["accuracy"], "test_loss": test["loss"],
                           "test_acc": test["accuracy"], "diverged": int(diverged)})
@@ -150,6 +151,16 @@ def fit_epochs(trainer: Trainer, data: ExperimentData, epochs: int
         evaluation.record(trainer, trainer.epoch + 1, diverged=True)
         return evaluation.rows, trainer.epoch + 1
     return evaluation.rows, None
+
+
+def set_parameters(model, arrays: Sequence[np.ndarray]) -> None:
+    """Copy `arrays` into model.parameters(), in order (models whose layers differ only by
+    parameter-free ones, e.g. Dropout, share initial weights this way)."""
+    params = model.parameters()
+    if [p.data.shape for p in params] != [a.shape for a in arrays]:
+        raise ConfigError("set_parameters: the arrays do not match the model's parameters")
+    for param, array in zip(params, arrays, strict=True):
+        param.data = array.astype(param.data.dtype, copy=True)
 
 
 def tail_mean(values: Sequence[float], fraction: float = 0.05) -> float:

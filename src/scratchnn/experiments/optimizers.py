@@ -54,10 +54,13 @@ def run(out: str | Path, *, dataset: str = "fashion-mnist", iterations: int = 20
         test_samples: int | None = None, log: Log = quiet) -> ExperimentResult:
     """Train one MultiLayerNet per optimizer from identical weights on identical batches."""
     clock, out = Stopwatch(), Path(out)
-    names = list(OPTIMIZERS) if optimizers is None else list(optimizers)
+    by_lower = {name.lower(): name for name in OPTIMIZERS}
+    names = list(OPTIMIZERS) if optimizers is None else [by_lower.get(name.lower(), name)
+                                                         for name in optimizers]
     unknown = [name for name in names if name not in OPTIMIZERS]
     if unknown or not names:
-        raise ConfigError(f"unknown optimizer(s) {unknown}; choose from {', '.join(OPTIMIZERS)}")
+        raise ConfigError(f"unknown optimizer(s) {', '.join(unknown) or '(none given)'}; "
+                          f"choose from {', '.join(OPTIMIZERS)}")
     data = load_data(dataset, samples=samples, test_samples=test_samples, seed=seed)
     rng = np.random.default_rng(seed)
 

@@ -31,12 +31,15 @@ def batchnorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: f
     Returns (out, batch_mean, batch_var, cache); batch_var is the biased variance used to
     normalise. Shapes: x (N, D) or (N, C, H, W) -> out (same); mean, var (D,) or (C,).
     """
+    # In place where possible: a fresh array the size of a conv activation costs as much as a
+    # pass over it.
     mean = x.mean(axis=axes)
-    centred = x - _broadcast(mean, x.ndim)
-    var = np.mean(centred * centred, axis=axes)
+    xhat = x - _broadcast(mean, x.ndim)                 # centred here, normalised below
+    var = np.mean(xhat * xhat, axis=axes)
     inv_std = 1.0 / np.sqrt(var + eps)
-    xhat = centred * _broadcast(inv_std, x.ndim)
-    out = xhat * _broadcast(gamma, x.ndim) + _broadcast(beta, x.ndim)
+    xhat *= _broadcast(inv_std, x.ndim)
+    out = xhat * _broadcast(gamma, x.ndim)
+    out += _broadcast(beta, x.ndim)
     return out, mean, var, BatchNormCache(xhat, inv_std, gamma, axes)
 
 
@@ -52,7 +55,9 @@ def batchnorm_eval(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, running_m
 #   dbeta  = sum dout
 #   dgamma = sum dout * xhat
 #   dx     = gamma * inv_std / m * (m * dout - sum(dout) - xhat * sum(dout * xhat))
-# The last line folds the paths through the mean and the variance into one expression.
+# The last line folds the paths through the mean and the variance into one expression; it is
+# evaluated as gamma * inv_std * (dout - dbeta / m - xhat * dgamma / m) in one array, updated in
+# place (four passes over the activations and one allocation).
 def batchnorm_backward(dout: np.ndarray, cache: BatchNormCache
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """dout (same as x) -> dx, dgamma, dbeta."""
@@ -61,6 +66,8 @@ def batchnorm_backward(dout: np.ndarray, cache: BatchNormCache
     dbeta = dout.sum(axis=axes)
     dgamma = np.sum(dout * xhat, axis=axes)
     ndim = dout.ndim
-    dx = (m * dout - _broadcast(dbeta, ndim) - xhat * _broadcast(dgamma, ndim))
-    dx *= _broadcast(gamma * inv_std / m, ndim)
+    dx = xhat * _broadcast(-dgamma / m, ndim)
+    dx += dout
+    dx -= _broadcast(dbeta / m, ndim)
+    dx *= _broadcast(gamma * inv_std, ndim)
     return dx, dgamma, dbeta

@@ -36,10 +36,9 @@ def _out_shape(shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair
             output_size(w, kernel[1], stride[1], padding[1]))
 
 
-def _windows(xp: np.ndarray, kernel: Pair, stride: Pair, tiles: bool
-             ) -> Iterator[tuple[int, int, np.ndarray]]:
-    """(i, j, view) for each kernel position in row-major order; view (N, C, out_h, out_w)
-    holds element (i, j) of every window of the (padded) input xp."""
+def _windows(xp: np.ndarray, kernel: Pair, stride: Pair, tiles: bool) -> Iterator[np.ndarray]:
+    """One view per kernel position (i, j), in row-major order: view (N, C, out_h, out_w) holds
+    element (i, j) of every window of the (padded) input xp."""
     (kh, kw), (sh, sw) = kernel, stride
     n, c, hp, wp = xp.shape
     out_h, out_w = (hp - kh) // sh + 1, (wp - kw) // sw + 1
@@ -48,9 +47,9 @@ def _windows(xp: np.ndarray, kernel: Pair, stride: Pair, tiles: bool
     for i in range(kh):
         for j in range(kw):
             if tiles:
-                yield i, j, tiled[:, :, :, i, :, j]
+                yield tiled[:, :, :, i, :, j]
             else:
-                yield i, j, xp[:, :, i:i + sh * out_h:sh, j:j + sw * out_w:sw]
+                yield xp[:, :, i:i + sh * out_h:sh, j:j + sw * out_w:sw]
 
 
 def _allocate(shape: tuple[int, ...], dtype, like: np.ndarray, zeros: bool) -> np.ndarray:
@@ -62,7 +61,7 @@ def _allocate(shape: tuple[int, ...], dtype, like: np.ndarray, zeros: bool) -> n
     return make(shape, dtype)
 
 
-def _scatter(parts: Iterator[tuple[int, int, np.ndarray]], x_shape: tuple[int, ...],
+def _scatter(parts: Iterator[np.ndarray], x_shape: tuple[int, ...],
              kernel: Pair, stride: Pair, padding: Pair, dtype, like: np.ndarray) -> np.ndarray:
     """The adjoint of _windows: put each kernel position's (N, C, out_h, out_w) gradient back
     where its view came from, adding where windows overlap -> dx (N, C, H, W)."""
@@ -71,7 +70,7 @@ def _scatter(parts: Iterator[tuple[int, int, np.ndarray]], x_shape: tuple[int, .
     tiles = _tiles(x_shape, kernel, stride, padding)
     dxp = _allocate((n, c, h + 2 * ph, w + 2 * pw), dtype, like, zeros=not tiles)
     views = _windows(dxp, kernel, stride, tiles)
-    for (i, j, part), (_, _, view) in zip(parts, views, strict=True):
+    for part, view in zip(parts, views, strict=True):
         if tiles:
             view[...] = part            # every element belongs to exactly one window
         else:
@@ -95,7 +94,7 @@ def maxpool2d_forward(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair =
     values tie (the zeros after a ReLU), as torch does.
     """
     tiles = _tiles(x.shape, kernel, stride, padding)
-    views = [view for _, _, view in _windows(pad(x, padding, -np.inf), kernel, stride, tiles)]
+    views = list(_windows(pad(x, padding, -np.inf), kernel, stride, tiles))
     out = views[0].copy()
     for view in views[1:]:
         np.maximum(out, view, out=out)
@@ -113,8 +112,7 @@ def maxpool2d_backward(dout: np.ndarray, cache: MaxPoolCache) -> np.ndarray:
     """dout (N, C, out_h, out_w) -> dx (N, C, H, W): each window's gradient goes to its first
     maximum, nowhere else."""
     argmax, x_shape, kernel, stride, padding = cache
-    parts = ((i, j, dout * (argmax == i * kernel[1] + j))
-             for i in range(kernel[0]) for j in range(kernel[1]))
+    parts = (dout * (argmax == k) for k in range(kernel[0] * kernel[1]))
     return _scatter(parts, x_shape, kernel, stride, padding, dout.dtype, like=argmax)
 
 
@@ -129,7 +127,7 @@ def avgpool2d_forward(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair =
                       ) -> tuple[np.ndarray, AvgPoolCache]:
     """The mean of each window. Shapes: x (N, C, H, W) -> out (N, C, out_h, out_w)."""
     tiles = _tiles(x.shape, kernel, stride, padding)
-    views = [view for _, _, view in _windows(pad(x, padding), kernel, stride, tiles)]
+    views = list(_windows(pad(x, padding), kernel, stride, tiles))
     out = views[0].copy()
     for view in views[1:]:
         out += view
@@ -142,7 +140,7 @@ def avgpool2d_backward(dout: np.ndarray, cache: AvgPoolCache) -> np.ndarray:
     """dout (N, C, out_h, out_w) -> dx (N, C, H, W)."""
     x_shape, kernel, stride, padding = cache
     share = dout / (kernel[0] * kernel[1])
-    parts = ((i, j, share) for i in range(kernel[0]) for j in range(kernel[1]))
+    parts = (share for _ in range(kernel[0] * kernel[1]))
     return _scatter(parts, x_shape, kernel, stride, padding, dout.dtype, like=dout)
 
 

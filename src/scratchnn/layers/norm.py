@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from scratchnn import functional as F
-from scratchnn.errors import ShapeError
+from scratchnn.errors import ConfigError, ShapeError
 from scratchnn.layer import Layer
 from scratchnn.layers.dense import check_float_input
 from scratchnn.parameter import Parameter
@@ -24,6 +24,9 @@ class _BatchNorm(Layer):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
                  dtype=np.float32) -> None:
         super().__init__()
+        if not isinstance(num_features, int | np.integer) or num_features < 1:
+            raise ConfigError(f"{type(self).__name__} needs num_features >= 1, got "
+                              f"{num_features!r}")
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.weight = Parameter(np.ones(num_features, dtype), "weight")   # gamma
         self.bias = Parameter(np.zeros(num_features, dtype), "bias")      # beta

@@ -12,7 +12,8 @@ from scratchnn.layers.dense import check_float_input
 
 
 class _Pool2d(Layer):
-    def __init__(self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
+    def __init__(self, kernel_size: int | tuple[int, int],
+                 stride: int | tuple[int, int] | None = None,
                  padding: int | tuple[int, int] = 0) -> None:
         super().__init__()
         self.kernel_size = pair(kernel_size)

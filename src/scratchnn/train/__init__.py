@@ -2,8 +2,9 @@
 
 from scratchnn.train.callbacks import Callback, CSVLogger, EarlyStopping, ProgressBar
 from scratchnn.train.history import History
+from scratchnn.train.interrupt import TrainingInterrupted
 from scratchnn.train.preprocess import Standardize
 from scratchnn.train.trainer import Trainer
 
 __all__ = ["CSVLogger", "Callback", "EarlyStopping", "History", "ProgressBar", "Standardize",
-           "Trainer"]
+           "Trainer", "TrainingInterrupted"]

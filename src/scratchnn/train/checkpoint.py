@@ -238,7 +238,8 @@ def restore_checkpoint(trainer, checkpoint: Checkpoint) -> None:
                               f"this trainer has {getattr(trainer, key)}")
     if meta["data"] is not None and trainer.data_fingerprint not in (None, meta["data"]):
         raise ConfigError(f"{where}: the checkpoint was trained on other data "
-                          f"({_describe(meta['data'])}; given {_describe(trainer.data_fingerprint)})")
+                          f"({_describe(meta['data'])}; given "
+                          f"{_describe(trainer.data_fingerprint)})")
     if meta["optimizer"] != type(trainer.optimizer).__name__:
         raise ConfigError(f"{where}: the checkpoint was written by {meta['optimizer']}, "
                           f"this trainer uses {type(trainer.optimizer).__name__}")

@@ -101,7 +101,7 @@ def first_nonfinite(model: Layer, loss_fn, x: np.ndarray, y: np.ndarray,
             if dout is None:            # a first layer that computes no gradient for the data
                 break
             if first is None and index > 0 and not _finite(dout):
-                first = f"the gradient flowing back into {label}"
+                first = f"the input gradient that {label} passes back"
         if add_weight_decay is not None:
             loss += add_weight_decay()
             if first is None and not (math.isfinite(loss) and all(

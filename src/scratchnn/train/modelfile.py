@@ -6,10 +6,8 @@ class names and the input normalisation, so `load_model` needs nothing but the f
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import zipfile
+import math
 from pathlib import Path
 
 import numpy as np
@@ -17,69 +15,77 @@ import numpy as np
 from scratchnn import models
 from scratchnn.errors import DataError, ScratchnnError
 from scratchnn.layer import Sequential
+from scratchnn.train.storage import META_KEY, checksum, read_npz, save_npz
 
 FORMAT = "scratchnn-model"
-VERSION = 1
-META_KEY = "__meta__"
+VERSION = 2     # 2: the checksum covers the metadata too (1: the weights only; still read)
 
-
-def _checksum(state: dict[str, np.ndarray]) -> str:
-    digest = hashlib.sha256()
-    for key in sorted(state):
-        array = np.ascontiguousarray(state[key])
-        digest.update(f"{key}:{array.dtype.str}:{array.shape}".encode())
-        digest.update(array.tobytes())
-    return digest.hexdigest()
+__all__ = ["FORMAT", "META_KEY", "VERSION", "load_model", "read_model_file", "save_model"]
 
 
 def save_model(path: str | Path, model: Sequential, meta: dict) -> None:
-    """Write the model's state_dict and `meta` (JSON-able) atomically: temp file, fsync, rename."""
+    """Write the model's state_dict and `meta` (JSON-able) atomically: temp file, fsync, rename,
+    fsync of the directory. The sha256 covers the weights and the metadata."""
     state = model.state_dict()
-    meta = {"format": FORMAT, "version": VERSION, **meta, "sha256": _checksum(state)}
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:            # a file handle: np.savez would append ".npz" to a name
-        np.savez(f, **state, **{META_KEY: np.array(json.dumps(meta))})
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    meta = json.loads(json.dumps({"format": FORMAT, "version": VERSION, **meta}))
+    save_npz(path, state, {**meta, "sha256": checksum(state, meta)})
 
 
 def read_model_file(path: str | Path) -> tuple[dict[str, np.ndarray], dict]:
-    """-> (state, meta), verified; a clear one-line DataError for anything else."""
-    name = str(path)
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except FileNotFoundError:
-        raise DataError(f"{name}: no such model file") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as error:
-        raise DataError(f"{name}: not a readable .npz model file ({error})") from None
-    if META_KEY not in arrays:
-        raise DataError(f"{name}: not a scratchnn model file (no {META_KEY} entry)")
-    try:
-        meta = json.loads(str(arrays.pop(META_KEY)))
-    except json.JSONDecodeError as error:
-        raise DataError(f"{name}: corrupt metadata ({error})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise DataError(f"{name}: not a scratchnn model file")
-    if not isinstance(meta.get("version"), int) or meta["version"] > VERSION:
-        raise DataError(f"{name}: model format version {meta.get('version')} is newer than this "
+    """-> (state, meta), verified; a one-line DataError for a missing, truncated or corrupt file,
+    one of another format, or of a newer format version."""
+    arrays, meta = read_npz(path, "model file")
+    if meta.get("format") != FORMAT:
+        hint = (" (a training checkpoint: `scratchnn train --resume` continues it)"
+                if meta.get("format") == "scratchnn-checkpoint" else "")
+        raise DataError(f"{path}: not a scratchnn model file{hint}")
+    version = meta.get("version")
+    if type(version) is not int or version < 1:
+        raise DataError(f"{path}: bad model format version {version!r}")
+    if version > VERSION:
+        raise DataError(f"{path}: model format version {version} is newer than this "
                         f"scratchnn reads ({VERSION}); upgrade scratchnn")
-    if meta.get("sha256") != _checksum(arrays):
-        raise DataError(f"{name}: checksum mismatch: the weights are corrupt")
+    stored = meta.pop("sha256", None)
+    expected = checksum(arrays) if version == 1 else checksum(arrays, meta)
+    meta["sha256"] = stored
+    if stored != expected:
+        raise DataError(f"{path}: checksum mismatch: the file is corrupt")
     return arrays, meta
+
+
+def _check_sizes(meta: dict, state: dict[str, np.ndarray], path) -> None:
+    """Refuse metadata whose sizes could not describe the weights in the file, before a model
+    of that size is built (a hand-made file must not make us allocate terabytes)."""
+    total = sum(array.size for array in state.values())
+    options = meta.get("model_options", {})
+    if not isinstance(options, dict):
+        raise DataError(f"{path}: metadata 'model_options' is not a JSON object")
+    sizes = [meta.get("input_size"), meta.get("output_size"), meta.get("input_shape"),
+             *options.values()]
+    numbers = [v for s in sizes for v in (s if isinstance(s, list) else [s])
+               if type(v) is int]
+    layers = [meta.get("input_size"), *(options.get("hidden_sizes") or []),
+              meta.get("output_size")]
+    products = [a * b for a, b in zip(layers[:-1], layers[1:], strict=True)
+                if type(a) is int and type(b) is int]
+    if any(not 0 <= v <= total for v in numbers) or any(p > total for p in products):
+        raise DataError(f"{path}: metadata sizes do not match the {total} numbers in the file")
+    if type(meta.get("input_size")) is int and isinstance(meta.get("input_shape"), list) \
+            and all(type(v) is int for v in meta["input_shape"]) \
+            and math.prod(meta["input_shape"]) != meta["input_size"]:
+        raise DataError(f"{path}: metadata input_shape and input_size disagree")
 
 
 def load_model(path: str | Path) -> tuple[Sequential, dict]:
     """Rebuild the preset the file names and load its weights -> (model in eval mode, meta)."""
     state, meta = read_model_file(path)
+    _check_sizes(meta, state, path)
     try:
         model = models.build(meta["model"], meta.get("input_shape", meta["input_size"]),
                              meta["output_size"],
                              rng=np.random.default_rng(0), **meta.get("model_options", {}))
         model.load_state_dict(state)
-    except (KeyError, TypeError) as error:
+    except (KeyError, TypeError, ValueError, OverflowError) as error:
         raise DataError(f"{path}: metadata does not describe a known model ({error})") from None
     except ScratchnnError as error:
         raise DataError(f"{path}: {error}") from None

@@ -13,13 +13,15 @@ from pathlib import Path
 import numpy as np
 
 from scratchnn import data as datasets
+from scratchnn.data import transforms
 from scratchnn.data.dataset import Dataset
+from scratchnn.errors import ConfigError
 from scratchnn.functional.losses import softmax
 from scratchnn.losses import SoftmaxCrossEntropy
 from scratchnn.parameter import Parameter
+from scratchnn.train.config import TrainConfig
 from scratchnn.train.evaluate import predict_scores
 from scratchnn.train.modelfile import load_model
-from scratchnn.train.preprocess import Standardize
 from scratchnn.train.rundir import read_run
 from scratchnn.viz.filters import first_layer_images
 from scratchnn.viz.images import weight_grid
@@ -36,8 +38,8 @@ def write_report(directory: str | Path, *, dataset: Dataset | None = None) -> Pa
     run = read_run(directory)
     model, meta = load_model(directory / "model.npz")
     if dataset is None:
-        dataset = datasets.load(meta["dataset"])
-    prepare = (Standardize(**meta["preprocess"]) if meta.get("preprocess")
+        dataset = _training_dataset(directory, meta)
+    prepare = (transforms.from_dict(meta["preprocess"]) if meta.get("preprocess")
                else (lambda x: np.asarray(x, np.float32)))
     scores = predict_scores(model, dataset.x_test, prepare)
     loss = SoftmaxCrossEntropy().forward(scores, dataset.y_test)
@@ -58,6 +60,18 @@ def write_report(directory: str | Path, *, dataset: Dataset | None = None) -> Pa
     tmp.write_text(render_report(content), encoding="utf-8")
     os.replace(tmp, path)
     return path
+
+
+def _training_dataset(directory: Path, meta: dict) -> Dataset:
+    """The dataset as the run loaded it: with config.toml's data options (n_test, image_size,
+    ...) when it has them, else with those the model file keeps."""
+    try:
+        config = TrainConfig.from_toml(directory / "config.toml")
+        return datasets.load(config.dataset, **config.data_options())
+    except ConfigError:                  # no config.toml, or one this version cannot read
+        options = {k: tuple(v) if isinstance(v, list) else v
+                   for k, v in (meta.get("data_options") or {}).items()}
+        return datasets.load(meta["dataset"], **options)
 
 
 def _weights(model, input_shape: tuple[int, ...], shown: int = 64) -> tuple[bytes | None, str]:

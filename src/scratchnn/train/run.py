@@ -18,13 +18,14 @@ import numpy as np
 from scratchnn import data as datasets
 from scratchnn import models, optim
 from scratchnn.data.transforms import Augment, fit_preprocess
-from scratchnn.losses import SoftmaxCrossEntropy
 from scratchnn.errors import ConfigError, DataError
+from scratchnn.losses import SoftmaxCrossEntropy
 from scratchnn.train import checkpoint as checkpoints
 from scratchnn.train.callbacks import Callback, CSVLogger, EarlyStopping, ProgressBar
 from scratchnn.train.config import TrainConfig, unknown_keys
 from scratchnn.train.history import History
 from scratchnn.train.modelfile import save_model
+from scratchnn.train.reporting import write_report
 from scratchnn.train.storage import atomic_write_text
 from scratchnn.train.trainer import Trainer
 from scratchnn.viz.filters import plot_filters
@@ -153,4 +154,5 @@ def run_training(config: TrainConfig, *, progress: bool = True,
     plot_loss(history, directory / "plots" / "loss.png", trainer.steps_per_epoch)
     plot_accuracy(history, directory / "plots" / "accuracy.png")
     plot_filters(model, directory / "plots" / "filters.png", x_train.shape[1:])
+    write_report(directory, dataset=dataset)          # report.html (train/reporting.py)
     return RunResult(directory, history, test, time.perf_counter() - started, notes)

@@ -16,7 +16,7 @@ from scratchnn.data.batches import batches
 from scratchnn.data.transforms import augment_rng
 from scratchnn.errors import ConfigError, DataError, DivergenceError, ShapeError
 from scratchnn.layer import Sequential
-from scratchnn.layers import Linear
+from scratchnn.layers import Conv2d, Linear
 from scratchnn.train import checkpoint as checkpoints
 from scratchnn.train.callbacks import Callback
 from scratchnn.train.evaluate import class_labels, evaluate
@@ -323,11 +323,12 @@ class Trainer:
 
 @contextmanager
 def _no_data_gradient(model) -> Iterator[None]:
-    """While training, the first Linear of a Sequential skips dx when only parameter-free layers
-    (Flatten) come before it: the gradient with respect to the data is never used."""
+    """While training, the first Linear or Conv2d of a Sequential skips dx when only
+    parameter-free layers (Flatten) come before it: the gradient with respect to the data is
+    never used."""
     first = None
     for layer in model if isinstance(model, Sequential) else ():
-        if isinstance(layer, Linear):
+        if isinstance(layer, Linear | Conv2d):
             first = layer
             break
         if layer.parameters() or any(layer.children()):    # not a plain reshaping layer

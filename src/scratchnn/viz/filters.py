@@ -1,4 +1,4 @@
-"""What the first layer learned: its filters (or a dense net's weight templates) as an image grid."""
+"""What the first layer learned: its filters (or a dense net's weight templates) as a grid."""
 
 from __future__ import annotations
 

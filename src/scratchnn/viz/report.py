@@ -61,8 +61,10 @@ def render_report(content: ReportContent) -> str:
     body = [
         f"<h1>{_e(content.title)}</h1>",
         f"<p class='lead'>{_summary(content)}</p>",
-        _section("configuration", "Configuration", _configuration(content)),
+        "<div class='columns'>",
         _section("metrics", "Final metrics", _metrics(content)),
+        _section("configuration", "Configuration", _configuration(content)),
+        "</div>",
         _section("curves", "Loss and accuracy", _curves(content)),
         _section("confusion", "Confusion matrix (test set)",
                  _img(confusion_png(confusion, content.classes), "confusion matrix")
@@ -87,7 +89,7 @@ def confusion_png(counts: np.ndarray, classes: Sequence[str]) -> bytes:
     """The confusion matrix as a heat map, coloured by row fraction, counts written in."""
     c = len(classes)
     fractions = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-    size = min(3.0 + 0.55 * c, 14.0)
+    size = min(2.5 + 0.45 * c, 14.0)
     fig, ax = plt.subplots(figsize=(size, size * 0.85), dpi=100)
     ax.imshow(fractions, cmap="Blues", vmin=0.0, vmax=1.0)
     ax.set_xticks(range(c), labels=classes, rotation=45, ha="right")
@@ -253,6 +255,8 @@ pre { background: #f6f6f6; padding: 8px; overflow-x: auto; font-size: 12px; }
 img { max-width: 100%; height: auto; }
 img.px { image-rendering: pixelated; }
 .row { display: flex; flex-wrap: wrap; gap: 12px; }
+.row img { max-width: calc(50% - 6px); }
+.columns { display: flex; flex-wrap: wrap; gap: 0 40px; align-items: flex-start; }
 .grid { display: flex; flex-wrap: wrap; gap: 6px; }
 figure { margin: 0; width: 104px; text-align: center; font-size: 11px; }
 figure img { border: 1px solid #ccc; }

@@ -1,0 +1,95 @@
+"""Predictions of a trained run for image files and .npy arrays: the top-k classes.
+
+    for p in predict_files("runs/mlp-20250101-120000", ["shoe.png", "batch.npy"], top_k=3):
+        print(p.source, p.top)        # [("Sneaker", 0.94), ("Sandal", 0.04), ...]
+
+Images (PNG, JPEG, ...) are read with Pillow, converted to the model's channels (grayscale or
+RGB) and resized to its H x W; .npy arrays must already have the model's sample shape. Either
+way the values are raw pixels, as in the training data (0-255 for uint8 images), and go
+through the run's own normalisation. Fashion-MNIST shows light clothes on black: a photo of a
+dark object on a light background needs `invert=True`.
+"""
+
+from __future__ import annotations
+
+import math
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from scratchnn.data import transforms
+from scratchnn.data.images import read_image
+from scratchnn.errors import DataError
+from scratchnn.functional.losses import softmax
+from scratchnn.train.evaluate import predict_scores
+from scratchnn.train.modelfile import load_model
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One input (a file, or FILE[i] for the i-th sample of a .npy batch) and its top classes
+    as (class name, probability), most probable first."""
+
+    source: str
+    top: list[tuple[str, float]]
+
+
+def predict_files(run: str | Path, files: list[str | Path], *, top_k: int = 3,
+                  invert: bool = False) -> list[Prediction]:
+    """Load the run's model (a run directory or a model.npz) and predict every file."""
+    run = Path(run)
+    model, meta = load_model(run / "model.npz" if run.is_dir() else run)
+    shape = tuple(meta.get("input_shape") or (meta["input_size"],))
+    classes = list(meta.get("classes") or range(meta["output_size"]))
+    prepare = (transforms.from_dict(meta["preprocess"]) if meta.get("preprocess")
+               else (lambda x: np.asarray(x, np.float32)))
+    if top_k < 1:
+        raise DataError(f"top-k must be a positive integer, got {top_k}")
+    predictions = []
+    for path in map(Path, files):
+        names, x = read_inputs(path, shape)
+        if invert:
+            x = (255 - x) if x.dtype == np.uint8 else 255.0 - x
+        probabilities = softmax(predict_scores(model, x, prepare).astype(np.float64))
+        for name, p in zip(names, probabilities, strict=True):
+            best = np.argsort(-p, kind="stable")[:top_k]
+            predictions.append(Prediction(name, [(str(classes[k]), float(p[k])) for k in best]))
+    return predictions
+
+
+def read_inputs(path: Path, shape: tuple[int, ...]) -> tuple[list[str], np.ndarray]:
+    """A file -> (a name per sample, samples (N, *shape)); a one-line DataError when the file
+    is missing, unreadable or of the wrong size."""
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    if path.suffix.lower() == ".npy":
+        return _read_npy(path, shape)
+    if len(shape) != 3 or shape[0] not in (1, 3):
+        raise DataError(f"{path}: this model takes inputs of shape {shape}, not images; "
+                        "give a .npy array of that shape")
+    image = read_image(path, shape[1:], rgb=shape[0] == 3)        # (H, W) or (H, W, 3)
+    if image.ndim == 3 and shape[0] == 1:                         # colour -> gray (ITU-R 601)
+        image = np.rint(image @ np.array([0.299, 0.587, 0.114])).astype(np.uint8)
+    x = image[None, None] if image.ndim == 2 else image.transpose(2, 0, 1)[None]
+    return [str(path)], x
+
+
+def _read_npy(path: Path, shape: tuple[int, ...]) -> tuple[list[str], np.ndarray]:
+    try:
+        x = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise DataError(f"{path}: not a readable .npy array ({error})") from None
+    if x.dtype.kind not in "uif":
+        raise DataError(f"{path}: expected numbers, got an array of {x.dtype}")
+    size = math.prod(shape)
+    accepted = [shape, (size,)] + ([shape[1:]] if len(shape) == 3 and shape[0] == 1 else [])
+    for sample in accepted:                     # one sample, or a batch of them
+        if x.shape == sample:
+            return [str(path)], x.reshape(1, *shape)
+        if x.ndim == len(sample) + 1 and x.shape[1:] == sample and len(x) > 0:
+            return [f"{path}[{i}]" for i in range(len(x))], x.reshape(len(x), *shape)
+    expected = " or ".join(str(s) for s in accepted)
+    raise DataError(f"{path}: array of shape {x.shape} does not fit the model's input "
+                    f"{expected} (optionally with a leading batch axis)")

@@ -1,0 +1,155 @@
+"""Every experiment on tiny settings (scikit-learn's digits): the files it writes are there, each
+PNG decodes, each CSV has the expected columns and finite numbers; and the command line runs
+them."""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import matplotlib.image
+import pytest
+
+from scratchnn.cli import main
+from scratchnn.experiments import EXPERIMENTS
+
+OPTIMIZERS = ["SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam"]
+INIT_CURVES = [f"{a} {i}" for a in ("relu", "sigmoid") for i in ("std 0.01", "Xavier", "He")]
+
+TINY = {
+    "optimizers": {"iterations": 12, "batch_size": 32, "hidden_sizes": (16, 16),
+                   "test_samples": 100},
+    "init": {"iterations": 8, "batch_size": 32, "hidden_sizes": (16, 16, 16),
+             "histogram_samples": 50, "test_samples": 100},
+    "batchnorm": {"samples": 100, "epochs": 2, "batch_size": 50, "scales": 3,
+                  "hidden_sizes": (16, 16), "test_samples": 100},
+    "overfitting": {"samples": 60, "epochs": 3, "batch_size": 30, "hidden_sizes": (16, 16),
+                    "test_samples": 100},
+    "gradients": {"samples": 2, "hidden_size": 4, "repeats": 2},
+}
+
+# file -> (columns, the columns holding text; every other cell must be a finite number)
+FILES = {
+    "optimizers": {
+        "loss.png": None,
+        "loss_curves.csv": (["iteration", *OPTIMIZERS], []),
+        "results.csv": (["optimizer", "lr", "final_train_loss", "test_loss", "test_accuracy",
+                         "seconds"], ["optimizer"]),
+    },
+    "init": {
+        "activations.png": None,
+        "loss.png": None,
+        "activations.csv": (["activation", "init", "layer", "mean", "std", "zero_fraction",
+                             "saturated_fraction"], ["activation", "init"]),
+        "loss_curves.csv": (["iteration", *INIT_CURVES], []),
+        "results.csv": (["activation", "init", "first_layer_std", "final_train_loss",
+                         "test_loss", "test_accuracy"], ["activation", "init"]),
+    },
+    "batchnorm": {
+        "batchnorm.png": None,
+        "final.png": None,
+        "curves.csv": (["weight_scale", "batchnorm", "epoch", "train_loss", "train_acc",
+                        "test_loss", "test_acc", "diverged"], ["batchnorm"]),
+        "results.csv": (["weight_scale", "train_acc_plain", "test_acc_plain", "train_acc_bn",
+                         "test_acc_bn"], []),
+    },
+    "overfitting": {
+        "accuracy.png": None,
+        "curves.csv": (["regularisation", "epoch", "train_loss", "train_acc", "test_loss",
+                        "test_acc", "diverged"], ["regularisation"]),
+        "results.csv": (["regularisation", "dropout", "weight_decay", "train_acc", "test_acc",
+                         "gap", "best_test_acc", "epochs"], ["regularisation"]),
+    },
+    "gradients": {
+        "agreement.png": None,
+        "timing.png": None,
+        "results.csv": (["parameter", "shape", "size", "max_rel_error", "mean_abs_diff",
+                         "max_abs_diff", "numerical_seconds", "backprop_seconds"],
+                        ["parameter", "shape"]),
+    },
+}
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        return reader.fieldnames, list(reader)
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    root = tmp_path_factory.mktemp("experiments")
+    return {name: run(root / name, dataset="digits", **TINY[name])
+            for name, run in EXPERIMENTS.items()}
+
+
+@pytest.mark.parametrize("name", list(FILES))
+def test_each_experiment_writes_its_files(results, name):
+    result = results[name]
+    assert sorted(p.name for p in result.files) == sorted(FILES[name])
+    for file, spec in FILES[name].items():
+        path = result.directory / file
+        assert path.is_file(), path
+        if spec is None:
+            image = matplotlib.image.imread(path)
+            assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100, file
+            assert image.std() > 0, f"{file} is blank"
+            continue
+        columns, text = spec
+        header, rows = read_csv(path)
+        assert header == columns, file
+        assert rows, f"{file} has no rows"
+        for row in rows:
+            if row.get("diverged") == "1":       # a stopped run: only its accuracy is finite
+                continue
+            for column in columns:
+                if column not in text:
+                    value = float(row[column])
+                    assert math.isfinite(value), (file, column, row)
+
+
+def test_the_tables_say_what_was_run(results):
+    assert [row["optimizer"] for row in results["optimizers"].table] == OPTIMIZERS
+    assert [r["lr"] for r in results["optimizers"].table] == [0.01] * 5 + [0.001]
+    assert len(results["init"].table) == 6
+    scales = [row["weight_scale"] for row in results["batchnorm"].table]
+    assert scales == pytest.approx([1.0, 1e-2, 1e-4])
+    assert len(results["overfitting"].table) == 4
+    gradients = {row["parameter"]: row for row in results["gradients"].table}
+    assert set(gradients) == {"1.weight", "1.bias", "3.weight", "3.bias", "all"}
+    assert gradients["all"]["size"] == 64 * 4 + 4 + 4 * 10 + 10
+    assert gradients["all"]["max_rel_error"] < 1e-6       # backprop agrees with the numbers
+    assert gradients["all"]["numerical_seconds"] > gradients["all"]["backprop_seconds"]
+
+
+def test_init_measures_vanishing_activations(results):
+    """std 0.01 makes ReLU activations shrink layer by layer; He keeps their spread."""
+    with open(results["init"].directory / "activations.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    std = {(r["activation"], r["init"], int(r["layer"])): float(r["std"]) for r in rows}
+    assert std["relu", "std 0.01", 3] < 0.01 * std["relu", "std 0.01", 1]
+    assert std["relu", "He", 3] > 0.2 * std["relu", "He", 1]
+
+
+def test_the_command_line_runs_an_experiment(tmp_path, capsys):
+    status = main(["experiment", "gradients", "--dataset", "digits", "--samples", "2",
+                   "--hidden-size", "3", "--repeats", "1", "--out", str(tmp_path / "g")])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert "max_rel_error" in out and "wrote" in out and "1.weight" in err
+    assert (tmp_path / "g" / "results.csv").is_file()
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["optimizers", "--optimizers", "adam,lion"], "lion"),
+    (["optimizers", "--iterations", "0"], "iterations"),
+    (["batchnorm", "--scales", "0"], "scales"),
+    (["overfitting", "--samples", "0"], "samples"),
+    (["init", "--dataset", "fashon"], "unknown dataset"),
+])
+def test_bad_experiment_options_are_one_line_errors(tmp_path, capsys, args, needle):
+    status = main(["experiment", *args, "--out", str(tmp_path / "x"),
+                   *(["--dataset", "digits"] if "--dataset" not in args else [])])
+    _, err = capsys.readouterr()
+    assert status == 2
+    assert len(err.strip().splitlines()) == 1 and needle in err, err
