@@ -60,10 +60,11 @@ class SoftmaxLoss:
         self.fixed = fixed
 
     def forward(self, z, labels):
-        z = z - z.max(axis=1, keepdims=True)
-        self.a = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+        z = z - z.max(axis=1, keepdims=True)                   # exp cannot overflow
+        log_a = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        self.a = np.exp(log_a)
         self.Y = np.eye(z.shape[1], dtype=z.dtype)[labels]
-        return float(-np.mean(np.sum(self.Y * np.log(self.a + 1e-12), axis=1)))
+        return float(-np.mean(np.sum(self.Y * log_a, axis=1)))
 
     def backward(self):
         if self.fixed:

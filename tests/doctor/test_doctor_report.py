@@ -47,7 +47,7 @@ def test_text_json_and_files(tmp_path):
     report = snn.doctor(**planted("update adds the gradient"))
     text = report.text()
     assert text.startswith("scratchnn doctor: Sequential(Flatten, Linear, ReLU")
-    assert "1. CRITICAL: the AscentSGD step goes uphill" in text
+    assert "1. CRITICAL: the optimizer (AscentSGD) goes uphill" in text
     assert "   measured  " in text and "   fix       " in text and "\npassed\n" in text
     data = json.loads(report.to_json())
     assert data["clean"] is False and data["findings"][0]["check"] == "optimizer"

@@ -42,7 +42,7 @@ FILES = {
         "activations.csv": (["activation", "init", "layer", "mean", "std", "zero_fraction",
                              "saturated_fraction"], ["activation", "init"]),
         "loss_curves.csv": (["iteration", *INIT_CURVES], []),
-        "results.csv": (["activation", "init", "first_layer_std", "final_train_loss",
+        "results.csv": (["activation", "init", "first_layer_init_std", "final_train_loss",
                          "test_loss", "test_accuracy"], ["activation", "init"]),
     },
     "batchnorm": {
@@ -111,7 +111,12 @@ def test_each_experiment_writes_its_files(results, name):
 def test_the_tables_say_what_was_run(results):
     assert [row["optimizer"] for row in results["optimizers"].table] == OPTIMIZERS
     assert [r["lr"] for r in results["optimizers"].table] == [0.01] * 5 + [0.001]
-    assert len(results["init"].table) == 6
+    init_std = {(r["activation"], r["init"]): r["first_layer_init_std"]
+                for r in results["init"].table}
+    for activation in ("relu", "sigmoid"):          # digits: 64 inputs, 16 hidden units
+        assert init_std[activation, "std 0.01"] == pytest.approx(0.01, rel=0.1)
+        assert init_std[activation, "Xavier"] == pytest.approx((2 / (64 + 16)) ** 0.5, rel=0.1)
+        assert init_std[activation, "He"] == pytest.approx((2 / 64) ** 0.5, rel=0.1)
     scales = [row["weight_scale"] for row in results["batchnorm"].table]
     assert scales == pytest.approx([1.0, 1e-2, 1e-4])
     assert len(results["overfitting"].table) == 4

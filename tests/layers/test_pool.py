@@ -205,3 +205,24 @@ def test_pool_errors_name_the_problem(cls):
         cls(2)(np.zeros((2, 3, 4)))
     with pytest.raises(ShapeError, match="does not fit"):
         cls(3)(np.zeros((1, 1, 2, 5)))
+
+
+@pytest.mark.parametrize("kind", POOLS)
+@pytest.mark.parametrize("case", [CASES[0], CASES[3]], ids=[IDS[0], IDS[3]])
+def test_pool_results_do_not_depend_on_the_memory_layout_of_the_input(kind, case, rng):
+    """Conv outputs are channel-major views; the pools give the same values for them, and keep
+    that layout for their output and gradient where no padding copies x (so that the conv
+    backward needs no copy)."""
+    x = tied(rng, case[0], np.float32)[1]
+    channel_major = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    results = []
+    for inp in (x, channel_major):
+        layer = make_pool(kind, case)
+        out = layer(inp)
+        dout = np.ones_like(out) * np.arange(out.size, dtype=np.float32).reshape(out.shape)
+        results.append((out, layer.backward(dout)))
+    (out_c, dx_c), (out_t, dx_t) = results
+    np.testing.assert_array_equal(out_t, out_c)
+    np.testing.assert_array_equal(dx_t, dx_c)
+    if case[3] == 0:
+        assert out_t.strides[1] > out_t.strides[0] and dx_t.strides[1] > dx_t.strides[0]

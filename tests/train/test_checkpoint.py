@@ -29,6 +29,15 @@ from scratchnn.train.modelfile import save_model
 from scratchnn.train.storage import META_KEY, checksum
 
 
+@pytest.fixture(autouse=True)
+def ctrl_c_enabled():
+    """Ctrl-C as in a terminal, even when the test runner was started with SIGINT ignored (a
+    background job): these tests send SIGINT to this process."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def problem(n=300, seed=99):
     rng = np.random.default_rng(seed)
     x = rng.integers(0, 256, (n, 1, 4, 4), dtype=np.uint8)

@@ -55,7 +55,11 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     if actual > expected:
         raise DataError(f"{path}: {actual - expected} trailing bytes: header says {expected} "
                         f"bytes of data, file has {actual}")
-    array = np.frombuffer(raw, dtype, count=math.prod(dims), offset=offset).reshape(dims)
+    try:
+        array = np.frombuffer(raw, dtype, count=math.prod(dims), offset=offset).reshape(dims)
+    except ValueError as error:   # e.g. sizes (0, 2**31, 2**31): no data, but beyond NumPy's limit
+        raise DataError(f"{path}: IDX sizes {dims} are beyond what NumPy can hold "
+                        f"({error})") from None
     return array.astype(dtype.newbyteorder("="))  # a writable copy in native byte order
 
 

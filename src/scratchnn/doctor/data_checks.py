@@ -32,11 +32,11 @@ def check_inputs(x_raw: np.ndarray, x: np.ndarray, param_dtype) -> tuple[list[Fi
             "Convert and scale before the network: x = x.astype(np.float32) / 255 (or "
             "standardise with the training set's mean and std, as "
             "scratchnn.train.Standardize.fit(x_train) does).", "inputs"))
-    bad = int(x.size - np.count_nonzero(np.isfinite(x))) if x.dtype.kind == "f" else 0
+    bad = int(x_raw.size - np.count_nonzero(np.isfinite(x_raw))) if x_raw.dtype.kind == "f" else 0
     if bad:
         findings.append(Finding(
             "critical", "the inputs contain NaN or infinite values",
-            f"{bad} of {x.size} input values in the sample are NaN or +-inf.",
+            f"{bad} of {x_raw.size} input values are NaN or +-inf.",
             "One NaN input makes that sample's loss NaN, and through the gradient every weight.",
             "Find where they come from (a division by a zero std, a failed parse, a missing "
             "value) and drop or impute those samples.", "inputs"))

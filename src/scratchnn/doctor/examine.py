@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 
@@ -57,8 +58,27 @@ def doctor(model, loss_fn, x: np.ndarray, y: np.ndarray, lr: float | None = None
                       batches or plain_batches, batch_size, seed)
     report = Report(subject=_subject(patient, len(x)))
     _examine(patient, report, x, y)
+    _relate(report)
     report.seconds = time.perf_counter() - started
     return report
+
+
+CAUSES = ("inputs", "labels", "batches", "gradients", "structure", "optimizer")
+SYMPTOMS = ("init-loss", "learning-rate", "statistics", "overfit", "lr-range")
+
+
+def _relate(report: Report) -> None:
+    """Point symptoms (a learning rate that diverges, a batch that cannot be fitted) at the
+    critical cause ranked above them: fixing the cause changes what they measure."""
+    causes = [i for i, f in enumerate(report.findings, 1)
+              if f.severity == "critical" and f.check in CAUSES]
+    if not causes:
+        return
+    which = ", ".join(str(i) for i in causes[:3])
+    note = (f" This may well follow from finding{'s' * (len(causes) > 1)} {which} above: fix "
+            f"{'that' if len(causes) == 1 else 'those'} first and examine again.")
+    report.findings = [dataclasses.replace(f, why=f.why + note) if f.check in SYMPTOMS else f
+                       for f in report.findings]
 
 
 def _name(function) -> str:
@@ -151,7 +171,10 @@ def _examine(patient: Patient, report: Report, x_all: np.ndarray, y_all: np.ndar
     _run(report, "statistics", _statistics, patient, tr, lr, report)
     ys = patient.y[:len(scores)]
     _run(report, "starting loss", learning.check_init_loss, patient, tr.loss, scores, ys)
-    uniform = learning.chance_loss(patient, scores, ys)
+    try:
+        uniform = learning.chance_loss(patient, scores, ys)
+    except Exception:  # noqa: BLE001 - a user's loss may refuse all-zero scores
+        uniform = tr.loss
     working = _run(report, "overfit", learning.check_overfit, patient, uniform, suggested)
     if working:
         _run(report, "generalisation", learning.check_generalisation, patient, working)

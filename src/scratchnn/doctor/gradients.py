@@ -25,6 +25,10 @@ WHY = ("Gradient descent follows the gradients that backward computes. A wrong o
        "a learning rate that should work diverges, and no tuning fixes it.")
 
 
+def _err(value: float) -> str:
+    return f"{value:.2f}" if value >= 0.01 else f"{value:.1e}"
+
+
 def jitter(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """x moved off any kink: plus 10% of its RMS (or 0.1) in Gaussian noise."""
     scale = float(np.sqrt(np.mean(x**2))) if x.size else 0.0
@@ -153,9 +157,10 @@ def check_layers(patient: Patient, x: np.ndarray) -> tuple[list[Finding], str]:
     others = [describe(n, lay) for n, lay, *_ in failures[1:]]
     before = [n for n, _ in leaves(model)].index(name)
     measured = (f"float64 gradient check at the layer's own input ({len(at)} samples): "
-                f"relative error {worst.max_rel_error:.2g} for '{worst.name}' (tolerance "
+                f"relative error {_err(worst.max_rel_error)} for '{worst.name}' (tolerance "
                 f"{gradcheck.TOLERANCE:g}); {how}."
-                + (f" The {before} layer{'s' * (before != 1)} before it agree." if before else "")
+                + ({0: "", 1: " The layer before it agrees."}.get(
+                    before, f" The {before} layers before it agree."))
                 + (f" Later layers that also fail: {', '.join(others)}." if others else ""))
     fix = (f"Fix {type(layer).__name__}.backward, then check it alone until the relative error "
            "is below 1e-6: snn.gradcheck.check_layer(layer, x) for a Layer, "
@@ -197,7 +202,7 @@ def check_loss(patient: Patient, x: np.ndarray, y: np.ndarray) -> tuple[list[Fin
         fix = (f"Derive d(loss)/d(scores) of {name} again (a mean over the batch brings a 1/N) "
                "and check it with snn.gradcheck.check_loss(loss_fn, scores, y).")
     measured = (f"float64 check of d(loss)/d(scores) at the model's scores for {len(scores)} "
-                f"samples: relative error {report.max_rel_error:.2g} (tolerance "
+                f"samples: relative error {_err(report.max_rel_error)} (tolerance "
                 f"{gradcheck.TOLERANCE:g}); {how}.")
     return [Finding("critical", f"the loss's backward ({name}) disagrees with the numerical "
                     "gradient", measured, "Every gradient in the network starts from this one. "

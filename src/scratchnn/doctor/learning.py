@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,6 +28,8 @@ from scratchnn.doctor.report import Finding
 OVERFIT_SAMPLES = 32
 OVERFIT_STEPS = 300
 OVERFIT_TARGET = 0.1      # fraction of the chance-level loss to reach
+DIVERGED = 10.0           # a loss this many times the chance level: diverged, stop
+EVAL_EVERY = 25           # steps between checks of the eval-mode loss (dropout off)
 GENERALISE_STEPS = 150
 MIN_HELD_OUT = 50
 
@@ -69,13 +71,15 @@ def check_init_loss(patient: Patient, loss: float, scores: np.ndarray, y: np.nda
 
 @dataclass
 class Fit:
-    lr: float
-    losses: list[float]
-    target: float
+    """One attempt to overfit a batch: the training-mode loss before each step, and whether
+    the batch was fitted (training-mode loss, or every EVAL_EVERY steps the loss in eval mode,
+    where dropout no longer adds its noise)."""
 
-    @property
-    def ok(self) -> bool:
-        return len(self.losses) >= 5 and float(np.mean(self.losses[-5:])) <= self.target
+    lr: float
+    target: float
+    losses: list[float] = field(default_factory=list)
+    ok: bool = False
+    eval_loss: float | None = None
 
     @property
     def diverged(self) -> bool:
@@ -84,19 +88,32 @@ class Fit:
 
     def story(self) -> str:
         end = self.losses[-1]
-        how = "diverged (inf/NaN)" if not np.isfinite(end) else f"{end:.3g}"
-        return (f"at lr={self.lr:g} the loss went {self.losses[0]:.3g} -> {how} in "
+        how = "diverged (inf, NaN or above 10x chance)" if not np.isfinite(end) else f"{end:.3g}"
+        by_eval = self.eval_loss is not None and self.eval_loss <= self.target
+        after = f" ({self.eval_loss:.3g} in eval mode)" if by_eval else ""
+        return (f"at lr={self.lr:g} the loss went {self.losses[0]:.3g} -> {how}{after} in "
                 f"{len(self.losses)} steps")
 
 
-def overfit(patient: Patient, lr: float, target: float) -> Fit:
-    """Train a copy on one batch of OVERFIT_SAMPLES until its loss is below `target`."""
+def overfit(patient: Patient, lr: float, target: float, ceiling: float) -> Fit:
+    """Train a copy on one batch of OVERFIT_SAMPLES until its loss is below `target`; a loss
+    above `ceiling` counts as diverged and ends the run."""
     xb, yb = patient.batch(OVERFIT_SAMPLES)
     model = patient.copy_model()
-    stop = lambda losses: len(losses) >= 5 and np.mean(losses[-5:]) <= target  # noqa: E731
-    losses = patient.train(model, patient.make_optimizer(model, lr), itertools.repeat((xb, yb)),
-                           OVERFIT_STEPS, stop=stop, diverged=1e6)
-    return Fit(lr, losses, target)
+    fit = Fit(lr, target)
+
+    def fitted(losses: list[float]) -> bool:
+        if len(losses) >= 5 and np.mean(losses[-5:]) <= target:
+            fit.ok = True
+        elif len(losses) % EVAL_EVERY == 0:
+            fit.eval_loss = patient.loss_of(model, xb, yb)
+            fit.ok = fit.eval_loss <= target
+        return fit.ok
+
+    fit.losses = patient.train(model, patient.make_optimizer(model, lr),
+                               itertools.repeat((xb, yb)), OVERFIT_STEPS, stop=fitted,
+                               diverged=ceiling)
+    return fit
 
 
 def check_overfit(patient: Patient, uniform: float, suggested: float | None
@@ -105,15 +122,15 @@ def check_overfit(patient: Patient, uniform: float, suggested: float | None
     apart from a broken model. Returns (findings, summary, an lr that works or None)."""
     given = patient.given_lr()
     lr = given if given is not None else (suggested or 1e-2)
-    target = OVERFIT_TARGET * uniform
-    first = overfit(patient, lr, target)
+    target, ceiling = OVERFIT_TARGET * uniform, DIVERGED * uniform
+    first = overfit(patient, lr, target, ceiling)
     n = min(OVERFIT_SAMPLES, len(patient.x))
     if first.ok:
         return [], (f"fits one batch of {n} samples: {first.story()} (target {target:.3g})"), lr
     others = [v for v in (suggested, lr / 10 if first.diverged else lr * 10) if v and v != lr]
     second = None
     for other in dict.fromkeys(others):
-        second = overfit(patient, other, target)
+        second = overfit(patient, other, target, ceiling)
         if second.ok:
             break
     name = patient.optimizer_name()
@@ -124,14 +141,14 @@ def check_overfit(patient: Patient, uniform: float, suggested: float | None
                 f"the learning rate {lr:g} is too high",
                 f"overfitting one batch of {n} samples with {name}: {first.story()}; "
                 f"{second.story()}.", "Steps too large overshoot the minimum: the loss jumps "
-                "up and diverges (NaN) instead of falling.",
+                "around, climbs or diverges (inf, NaN) instead of falling.",
                 f"Use lr={second.lr:g} or lower{_suggests(suggested, second.lr)}.",
                 "learning-rate")], "", second.lr
         return [Finding(
             "warning", f"the learning rate {lr:g} is too low",
             f"overfitting one batch of {n} samples with {name}: {first.story()}; "
             f"{second.story()}.", "Steps too small make training crawl: the loss falls, but "
-            "hundreds of times more slowly than it could.",
+            "far more slowly than it could.",
             f"Use lr={second.lr:g}{_suggests(suggested, second.lr)}.",
             "learning-rate")], "", second.lr
     if second is not None and second.ok:
@@ -169,17 +186,15 @@ def check_generalisation(patient: Patient, lr: float) -> tuple[list[Finding], st
                            diverged=1e6)
     if not np.all(np.isfinite(losses)):
         return [], ""
-    model.eval()
-    predictions = np.concatenate([model.forward(x_val[i:i + 500]).argmax(axis=1)
-                                  for i in range(0, n_val, 500)])
-    accuracy = float(np.mean(predictions == y_val))
+    accuracy = _accuracy(model.eval(), x_val, y_val)
     base = float(np.bincount(y_val).max() / n_val)
     noise = math.sqrt(base * (1 - base) / n_val)
     seen = len(losses) * min(patient.batch_size, len(x_train))
     story = (f"after {len(losses)} steps on {len(x_train)} samples, accuracy on {n_val} held-out "
              f"samples {accuracy:.3f} (always guessing the most frequent class: {base:.3f})")
     if accuracy > base + 3 * noise:
-        return [], f"learns something that generalises: {story}"
+        return _train_mode_note(model, x_val, y_val, accuracy, noise), (
+            f"learns something that generalises: {story}")
     return [Finding(
         "critical", "it learns, but predicts held-out samples no better than chance",
         f"{story}; training saw {seen} samples, its loss went {losses[0]:.3g} -> "
@@ -190,3 +205,24 @@ def check_generalisation(patient: Patient, lr: float) -> tuple[list[Finding], st
         "show progress in a few hundred steps.", "Check a few pairs by eye (plot x[i] with "
         "y[i]); shuffle with one permutation applied to both arrays: idx = "
         "rng.permutation(len(x)); x, y = x[idx], y[idx].", "generalisation")], ""
+
+
+def _accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
+    scores = np.concatenate([model.forward(x[i:i + 500]) for i in range(0, len(x), 500)])
+    return float(np.mean(scores.argmax(axis=1) == y))
+
+
+def _train_mode_note(model, x: np.ndarray, y: np.ndarray, accuracy: float, noise: float
+                     ) -> list[Finding]:
+    """What evaluating in training mode (dropout on, batch statistics) would cost, measured."""
+    in_train_mode = _accuracy(model.train(), x, y)
+    model.eval()
+    if in_train_mode >= accuracy - max(0.02, 2 * noise):
+        return []
+    return [Finding(
+        "info", "evaluate in eval mode: in training mode this model predicts worse",
+        f"held-out accuracy {accuracy:.3f} after model.eval(), {in_train_mode:.3f} with the "
+        "model left in training mode.", "Dropout still drops units and batch norm normalises "
+        "with the statistics of the evaluation batch itself when the model is left in training "
+        "mode.", "Call model.eval() before evaluating or predicting, model.train() before "
+        "training again.", "generalisation")]

@@ -31,6 +31,16 @@ def _label(row: np.ndarray) -> bytes:
     return _key(row.astype(np.int64) if row.dtype.kind in "biuf" and row.size == 1 else row)
 
 
+def _one_pass(batches: Callable, x: np.ndarray, y: np.ndarray, batch_size: int,
+              rng: np.random.Generator):
+    """batches(x, y, batch_size, shuffle=True, rng=rng), or batches(x, y, batch_size) for an
+    iterator that shuffles on its own."""
+    try:
+        return iter(batches(x, y, batch_size, shuffle=True, rng=rng))
+    except TypeError:
+        return iter(batches(x, y, batch_size))
+
+
 def check_batches(batches: Callable, x: np.ndarray, y: np.ndarray, batch_size: int,
                   rng: np.random.Generator, name: str) -> tuple[list[Finding], str]:
     """One pass of `batches(x, y, batch_size, shuffle=True, rng=rng)`, every pair looked up."""
@@ -41,7 +51,7 @@ def check_batches(batches: Callable, x: np.ndarray, y: np.ndarray, batch_size: i
         copies[_key(xi)] += 1
     produced = broken = unknown = 0
     visits: dict[bytes, int] = defaultdict(int)
-    for xb, yb in batches(x, y, batch_size, shuffle=True, rng=rng):
+    for xb, yb in _one_pass(batches, x, y, batch_size, rng):
         xb, yb = np.asarray(xb), np.asarray(yb)
         if len(xb) != len(yb):
             return [Finding(

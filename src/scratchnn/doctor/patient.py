@@ -94,6 +94,7 @@ class Patient:
             # orphans, so a step then changes nothing: the doctor reports that).
             memo = {id(old): new for old, new in zip(self.model.parameters(), model.parameters(),
                                                      strict=True)}
+            memo[id(self.model)] = model
             optimizer = copy.deepcopy(spec, memo)
             if isinstance(getattr(optimizer, "state", None), list):
                 optimizer.state = [{} for _ in optimizer.state]      # a fresh start

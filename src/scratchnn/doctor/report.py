@@ -120,7 +120,7 @@ class Report:
             lines += [_wrap("  ok  ", line) for line in self.passed]
             lines.append("")
         lines.append(f"({self.seconds:.1f} s)")
-        return "\n".join(lines)
+        return "\n".join(line.rstrip() for line in "\n".join(lines).split("\n"))
 
     def __str__(self) -> str:
         return self.text()

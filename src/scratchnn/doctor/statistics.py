@@ -2,8 +2,8 @@
 (vanishing, exploding, none at all), and what one optimizer step does to the weights (its
 direction against the gradient, and the update-to-weight ratio for the learning rate).
 
-Thresholds are deliberately wide (a factor of 1000 between layers, ratios above 0.1): these
-checks are there to catch what is broken, not to tune what works.
+Thresholds are deliberately wide (a factor of 1000 between layers, one step that moves a weight
+matrix by half its size): these checks catch what is broken, they do not tune what works.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from scratchnn.layers import ReLU
 
 DEAD_WARNING = 0.5        # fraction of a ReLU layer's units that never fire on the batch
 FLOW_RATIO = 1e3          # relative gradients of two layers differing by more: vanish / explode
-UPDATE_HIGH = 0.1         # ||update|| / ||weight|| of one step (about 1e-3 is the usual advice)
+UPDATE_HIGH = 0.5         # ||update|| / ||weight|| of one step (about 1e-3 is the usual advice)
 UPDATE_LOW = 1e-7
 
 
@@ -31,6 +31,7 @@ class LayerStats:
     grad_std: float                  # std of d(loss)/d(output)
     dead: float | None = None        # fraction of units never active (ReLU-like layers)
     grad_ratio: float | None = None  # RMS(d loss / d weight) / RMS(weight)
+    zero_weights: bool = False       # every weight matrix all zeros (before the step)
     update_ratio: float | None = None  # ||update|| / ||weight|| after one optimizer step
 
 
@@ -63,6 +64,7 @@ def layer_stats(patient: Patient, tr: Trace, lr: float) -> tuple[list[LayerStats
         weights = [p for p in _weights(layer) if p.grad is not None]
         if weights:
             s.grad_ratio = max(_rms(p.grad) / max(_rms(p.data), 1e-12) for p in weights)
+            s.zero_weights = not any(np.any(p.data) for p in weights)
         stats.append(s)
     params = tr.model.parameters()
     before = [p.data.copy() for p in params]
@@ -102,7 +104,7 @@ def _optimizer_findings(patient: Patient, tr: Trace, params, grads, deltas, lr: 
     cosine = float(-(d @ g) / (np.linalg.norm(d) * np.linalg.norm(g)))
     if cosine < 0:
         return [Finding(
-            "critical", f"the {name} step goes uphill: it adds the gradient",
+            "critical", f"the optimizer ({name}) goes uphill: its step adds the gradient",
             f"one step at lr={lr:g}: cosine between the update and the negative gradient "
             f"{cosine:+.2f} (descent gives +1 for SGD, and is positive for every descent "
             "method).", "The gradient points to where the loss grows; adding it makes the "
@@ -148,7 +150,15 @@ def check_statistics(tr: Trace, stats: list[LayerStats], lr: float) -> list[Find
     with_weights = [s for s in stats if s.grad_ratio is not None]
     zero = [describe(s.name, lay) for s, lay in zip(stats, tr.layers, strict=True)
             if s.grad_ratio == 0.0]
-    if zero:
+    zero_head = bool(with_weights) and with_weights[-1].zero_weights
+    if zero and zero_head:          # a zero-initialised output layer: fine after one step
+        findings.append(Finding(
+            "info", "the output layer starts at zero, so no gradient reaches the layers before "
+            "it yet", f"the weight gradient is exactly zero in: {', '.join(zero)}.",
+            "The first step gives the output layer non-zero weights (its gradient differs per "
+            "class); from the second step on the gradient reaches the layers before it.",
+            "Nothing to do, if that is what you meant.", "statistics"))
+    elif zero:
         findings.append(Finding(
             "warning", f"no gradient reaches {zero[0]}" + (f" and {len(zero) - 1} more layers"
                                                            if len(zero) > 1 else ""),
@@ -169,7 +179,7 @@ def check_statistics(tr: Trace, stats: list[LayerStats], lr: float) -> list[Find
                 + ("hardly at all" if vanish else "far too fast, and training diverges") + ".",
                 "Use ReLU with He initialisation (not sigmoid/tanh with small weights), "
                 "batch normalisation, or fewer layers.", "statistics"))
-    ratios = [s.update_ratio for s in stats if s.update_ratio is not None]
+    ratios = [s.update_ratio for s in stats if s.update_ratio is not None and s.grad_ratio]
     if ratios and max(ratios) > UPDATE_HIGH:
         findings.append(Finding(
             "warning", f"one step changes the weights by up to {max(ratios):.0%}",
@@ -195,4 +205,6 @@ def stats_table(stats: list[LayerStats], layers) -> str:
         lines.append(f"{describe(s.name, layer)[:23]:<24}{str(s.shape)[:17]:<18}"
                      f"{s.mean:>9.3g}{s.std:>9.3g}{fmt(s.dead, '.0%'):>7}{s.grad_std:>10.2g}"
                      f"{fmt(s.grad_ratio, '.2g'):>9}{fmt(s.update_ratio, '.2g'):>9}")
+    lines.append("dead: units that output 0 for every sample; grad std: of d(loss)/d(output)")
+    lines.append("dW/W: RMS(weight gradient) / RMS(weight); step/W: ||update|| / ||weight||")
     return "\n".join(lines)

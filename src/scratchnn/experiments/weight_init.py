@@ -62,6 +62,7 @@ def run(out: str | Path, *, dataset: str = "fashion-mnist", iterations: int = 20
             model = MultiLayerNet(data.input_size, hidden_sizes, data.num_classes,
                                   activation=activation, weight_init=init,
                                   rng=np.random.default_rng([seed, 2]))
+            init_std = float(np.std(model[1].weight.data))     # the first Linear, as drawn
             layers = hidden_activations(model, probe)
             activations[activation, init_name] = layers
             stats += [{"activation": activation, "init": init_name, "layer": i + 1,
@@ -73,7 +74,7 @@ def run(out: str | Path, *, dataset: str = "fashion-mnist", iterations: int = 20
             test = trainer.evaluate(data.x_test, data.y_test)
             curves[activation, init_name] = losses
             row = {"activation": activation, "init": init_name,
-                   "first_layer_std": float(np.std(model[1].weight.data)),
+                   "first_layer_init_std": init_std,
                    "final_train_loss": tail_mean(losses), "test_loss": test["loss"],
                    "test_accuracy": test["accuracy"]}
             if diverged is not None:

@@ -20,20 +20,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from scratchnn.functional.conv import Pair, output_size, pad
+from scratchnn.functional.conv import Pair, pad
 
 
 def _tiles(shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair) -> bool:
     """Do the windows cover the input exactly once (the reshape fast path)?"""
     return (kernel == stride and padding == (0, 0)
             and shape[2] % kernel[0] == 0 and shape[3] % kernel[1] == 0)
-
-
-def _out_shape(shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair
-               ) -> tuple[int, int, int, int]:
-    n, c, h, w = shape
-    return (n, c, output_size(h, kernel[0], stride[0], padding[0]),
-            output_size(w, kernel[1], stride[1], padding[1]))
 
 
 def _windows(xp: np.ndarray, kernel: Pair, stride: Pair, tiles: bool) -> Iterator[np.ndarray]:
@@ -61,21 +54,21 @@ def _allocate(shape: tuple[int, ...], dtype, like: np.ndarray, zeros: bool) -> n
     return make(shape, dtype)
 
 
-def _scatter(parts: Iterator[np.ndarray], x_shape: tuple[int, ...],
-             kernel: Pair, stride: Pair, padding: Pair, dtype, like: np.ndarray) -> np.ndarray:
-    """The adjoint of _windows: put each kernel position's (N, C, out_h, out_w) gradient back
-    where its view came from, adding where windows overlap -> dx (N, C, H, W)."""
+def _gradient_views(x_shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair,
+                    dtype, like: np.ndarray) -> tuple[np.ndarray, list[np.ndarray], bool]:
+    """For a backward: dx (N, C, H, W), and the views of (padded) dx that _windows gave of x, to
+    put each kernel position's gradient back where it came from -> (dx, views, tiles).
+
+    When the windows tile x, every element lies in exactly one view: dx starts uninitialised
+    and each view is written once. Otherwise it starts at zero and the views are added to
+    (overlapping windows add up; elements in no window keep a zero gradient).
+    """
     n, c, h, w = x_shape
     (ph, pw) = padding
     tiles = _tiles(x_shape, kernel, stride, padding)
     dxp = _allocate((n, c, h + 2 * ph, w + 2 * pw), dtype, like, zeros=not tiles)
-    views = _windows(dxp, kernel, stride, tiles)
-    for part, view in zip(parts, views, strict=True):
-        if tiles:
-            view[...] = part            # every element belongs to exactly one window
-        else:
-            view += part                # overlapping windows add up; uncovered elements stay 0
-    return dxp[:, :, ph:ph + h, pw:pw + w]
+    views = list(_windows(dxp, kernel, stride, tiles))
+    return dxp[:, :, ph:ph + h, pw:pw + w], views, tiles
 
 
 class MaxPoolCache(NamedTuple):
@@ -95,13 +88,13 @@ def maxpool2d_forward(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair =
     """
     tiles = _tiles(x.shape, kernel, stride, padding)
     views = list(_windows(pad(x, padding, -np.inf), kernel, stride, tiles))
-    out = views[0].copy()
+    out = views[0].copy(order="K")                 # keeps a conv output's channel-major layout
     for view in views[1:]:
         np.maximum(out, view, out=out)
     # argmax = first k with views[k] == out, by Horner's rule from the back:
     #   argmax = ne_0 * (1 + ne_1 * (1 + ... (1 + ne_{K-2}))),   ne_k = (views[k] != out)
     # (K vectorised steps; np.argmax over a short axis would be a Python-speed loop in C)
-    argmax = np.zeros(out.shape, np.min_scalar_type(len(views) - 1))
+    argmax = np.zeros_like(out, np.min_scalar_type(len(views) - 1))
     for view in reversed(views[:-1]):
         argmax += 1
         argmax *= view != out
@@ -112,8 +105,13 @@ def maxpool2d_backward(dout: np.ndarray, cache: MaxPoolCache) -> np.ndarray:
     """dout (N, C, out_h, out_w) -> dx (N, C, H, W): each window's gradient goes to its first
     maximum, nowhere else."""
     argmax, x_shape, kernel, stride, padding = cache
-    parts = (dout * (argmax == k) for k in range(kernel[0] * kernel[1]))
-    return _scatter(parts, x_shape, kernel, stride, padding, dout.dtype, like=argmax)
+    dx, views, tiles = _gradient_views(x_shape, kernel, stride, padding, dout.dtype, argmax)
+    for k, view in enumerate(views):
+        if tiles:
+            np.multiply(dout, argmax == k, out=view)
+        else:
+            view += dout * (argmax == k)
+    return dx
 
 
 class AvgPoolCache(NamedTuple):
@@ -128,7 +126,7 @@ def avgpool2d_forward(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair =
     """The mean of each window. Shapes: x (N, C, H, W) -> out (N, C, out_h, out_w)."""
     tiles = _tiles(x.shape, kernel, stride, padding)
     views = list(_windows(pad(x, padding), kernel, stride, tiles))
-    out = views[0].copy()
+    out = views[0].copy(order="K")
     for view in views[1:]:
         out += view
     out /= len(views)
@@ -140,8 +138,13 @@ def avgpool2d_backward(dout: np.ndarray, cache: AvgPoolCache) -> np.ndarray:
     """dout (N, C, out_h, out_w) -> dx (N, C, H, W)."""
     x_shape, kernel, stride, padding = cache
     share = dout / (kernel[0] * kernel[1])
-    parts = (share for _ in range(kernel[0] * kernel[1]))
-    return _scatter(parts, x_shape, kernel, stride, padding, dout.dtype, like=dout)
+    dx, views, tiles = _gradient_views(x_shape, kernel, stride, padding, dout.dtype, dout)
+    for view in views:
+        if tiles:
+            view[...] = share
+        else:
+            view += share
+    return dx
 
 
 def global_avgpool2d_forward(x: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:

@@ -2,7 +2,8 @@
 early stopping, plots). The library itself never prints; these do.
 
 Hooks receive the trainer: on_train_begin, on_epoch_begin, on_batch_end(loss, correct, size),
-on_epoch_end(metrics), on_train_end. Set `trainer.stop = True` to end training after the epoch.
+on_epoch_end(metrics), on_train_end, and on_train_error(error) when an exception (Ctrl-C,
+divergence) stops training. Set `trainer.stop = True` to end training after the epoch.
 A batch skipped for non-finite values (skip_nonfinite) reports size 0. A callback with state
 that must survive a restart returns it from state_dict() (JSON-able); checkpoints keep it.
 """
@@ -20,6 +21,7 @@ class Callback:
     def on_batch_end(self, trainer, loss: float, correct: int, size: int) -> None: ...
     def on_epoch_end(self, trainer, metrics: dict[str, float]) -> None: ...
     def on_train_end(self, trainer) -> None: ...
+    def on_train_error(self, trainer, error: BaseException) -> None: ...
 
     def state_dict(self) -> dict:
         return {}
@@ -81,6 +83,10 @@ class ProgressBar(Callback):
             self.bar.set_postfix(loss=f"{self.loss_sum / seen:.4f}",
                                  acc=f"{self.correct / seen:.4f}",
                                  speed=f"{speed:,.0f} img/s", refresh=False)
+
+    def on_train_error(self, trainer, error: BaseException) -> None:
+        if self.bar is not None:
+            self.bar.close()               # the error's message starts on a clean line
 
     def on_epoch_end(self, trainer, metrics: dict[str, float]) -> None:
         self.bar.close()

@@ -64,7 +64,8 @@ def _check_sizes(meta: dict, state: dict[str, np.ndarray], path) -> None:
              *options.values()]
     numbers = [v for s in sizes for v in (s if isinstance(s, list) else [s])
                if type(v) is int]
-    layers = [meta.get("input_size"), *(options.get("hidden_sizes") or []),
+    hidden = options.get("hidden_sizes")
+    layers = [meta.get("input_size"), *(hidden if isinstance(hidden, list) else [hidden]),
               meta.get("output_size")]
     products = [a * b for a, b in zip(layers[:-1], layers[1:], strict=True)
                 if type(a) is int and type(b) is int]

@@ -186,6 +186,11 @@ class Trainer:
             try:
                 while self.epoch < epochs and not self.stop:
                     self._run_epoch(x, y, validation)
+            except BaseException as error:     # Ctrl-C, divergence, ...: callbacks tidy up
+                for callback in self.callbacks:
+                    if hasattr(callback, "on_train_error"):
+                        callback.on_train_error(self, error)
+                raise
             finally:
                 self._interrupted = _never
         if self.keep_best and self.best_state is not None:

@@ -31,26 +31,36 @@ def first_layer_images(model, input_shape: tuple[int, ...]) -> np.ndarray | None
     return None
 
 
+def mosaic(images: np.ndarray, gap: int = 1) -> np.ndarray:
+    """(K, h, w[, 3]) images, each scaled to its own min..max, tiled row by row into one
+    image with `gap` pixels of white between tiles."""
+    images = np.asarray(images, np.float64)
+    axes = tuple(range(1, images.ndim))
+    low, high = images.min(axis=axes, keepdims=True), images.max(axis=axes, keepdims=True)
+    images = (images - low) / np.where(high > low, high - low, 1.0)
+    k, h, w = images.shape[:3]
+    columns = math.ceil(math.sqrt(k))
+    rows = math.ceil(k / columns)
+    grid = np.ones((rows * (h + gap) - gap, columns * (w + gap) - gap, *images.shape[3:]))
+    for index, image in enumerate(images):
+        r, c = divmod(index, columns)
+        grid[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = image
+    return grid
+
+
 def plot_filters(model, path: str | Path, input_shape: tuple[int, ...],
                  max_images: int = 64) -> bool:
-    """Save the first layer's filters as a grid (each scaled to its own min..max) to `path`;
-    False (and no file) when the model has no such layer."""
+    """Save the first layer's filters (at most max_images) as one grid image to `path`; False
+    (and no file) when the model has no such layer."""
     images = first_layer_images(model, tuple(input_shape))
     if images is None:
         return False
-    images = np.asarray(images[:max_images], np.float64)
-    low = images.min(axis=tuple(range(1, images.ndim)), keepdims=True)
-    high = images.max(axis=tuple(range(1, images.ndim)), keepdims=True)
-    images = (images - low) / np.where(high > low, high - low, 1.0)
-    columns = math.ceil(math.sqrt(len(images)))
-    rows = math.ceil(len(images) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(1.1 * columns, 1.1 * rows + 0.4), dpi=110,
-                             squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for ax, image in zip(axes.flat, images, strict=False):
-        ax.imshow(image, cmap="gray", interpolation="nearest", vmin=0.0, vmax=1.0)
-    fig.suptitle(f"first layer: {len(images)} filters {images.shape[1]}x{images.shape[2]}",
-                 fontsize=9)
+    images = images[:max_images]
+    grid = mosaic(images)
+    fig, ax = plt.subplots(figsize=(4.5, 4.5 * grid.shape[0] / grid.shape[1] + 0.4), dpi=110)
+    ax.imshow(grid, cmap="gray", interpolation="nearest", vmin=0.0, vmax=1.0)
+    ax.axis("off")
+    ax.set_title(f"first layer: {len(images)} weight images {images.shape[1]}x{images.shape[2]} "
+                 "(each scaled to its own range)", fontsize=8)
     _save(fig, path)
     return True
