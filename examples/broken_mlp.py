@@ -103,7 +103,7 @@ def batches(x, y, batch_size, *, shuffle=True, rng=None):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fixed", action="store_true", help="apply the three fixes")
-    parser.add_argument("--epochs", type=int, default=2, help="training epochs after the report")
+    parser.add_argument("--epochs", type=int, default=1, help="training epochs after the report")
     args = parser.parse_args()
 
     data = snn.data.load("fashion-mnist")

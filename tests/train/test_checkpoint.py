@@ -383,3 +383,15 @@ def test_checkpoint_files_are_valid_zip_archives_of_npy_members(tmp_path):
     with zipfile.ZipFile(tmp_path / LATEST) as archive:
         assert archive.testzip() is None
         assert all(name.endswith(".npy") for name in archive.namelist())
+
+
+def test_the_progress_bar_is_closed_when_training_stops(tmp_path):
+    import io
+
+    from scratchnn.train import ProgressBar
+
+    progress = ProgressBar(file=io.StringIO())
+    trainer = make_trainer(tmp_path, callbacks=[progress, InterruptAt(13)])
+    with pytest.raises(TrainingInterrupted):
+        fit(trainer)
+    assert progress.bar.disable                    # closed: the message starts a clean line

@@ -79,8 +79,8 @@ def test_truncated_files(saved, cut):
 def test_missing_and_other_formats(tmp_path, saved):
     one_line_error(tmp_path / "nope.npz", "no such model file")
     for content, needle in [(b"\x93NUMPY" + bytes(100), "not a readable model file"),
-                            (pickle.dumps({"weights": [1, 2]}), "not a readable model file"),
-                            (b"just some text\n", "not a readable model file")]:
+                            (pickle.dumps({"weights": [1, 2]}), "is a zip archive"),
+                            (b"just some text\n", "starts with b'just'")]:
         (tmp_path / "other").write_bytes(content)
         one_line_error(tmp_path / "other", needle)
     buffer = io.BytesIO()

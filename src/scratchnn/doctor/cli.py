@@ -30,8 +30,11 @@ EXIT_FINDINGS = 3
 
 def add_doctor_command(commands) -> None:
     """Add the `doctor` subcommand to the CLI's subparsers."""
-    doc = commands.add_parser("doctor", help="why is my network not learning? (a diagnosis)",
-                              description=__doc__.splitlines()[0])
+    doc = commands.add_parser(
+        "doctor", help="why is my network not learning? (a diagnosis)",
+        description="Examine a run's model, or a fresh one, on its dataset: inputs, labels, "
+        "gradients, structure, optimizer, learning rate; findings ranked by severity.",
+        epilog=f"exit status: 0 clean report, {EXIT_FINDINGS} problems found, 2 bad usage")
     doc.add_argument("run", type=Path, nargs="?",
                      help="run directory (or its model.npz); without it, a fresh --model")
     doc.add_argument("--config", type=Path, help="TOML settings, as for train (fresh model)")

@@ -232,14 +232,14 @@ def restore_checkpoint(trainer, checkpoint: Checkpoint) -> None:
         parsed = _parse(checkpoint)
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise DataError(f"{where}: malformed checkpoint metadata ({error!r})") from None
-    for key in ("seed", "batch_size", "steps_per_epoch"):
-        if meta[key] != getattr(trainer, key):
-            raise ConfigError(f"{where}: the checkpoint was written with {key} {meta[key]}, "
-                              f"this trainer has {getattr(trainer, key)}")
     if meta["data"] is not None and trainer.data_fingerprint not in (None, meta["data"]):
         raise ConfigError(f"{where}: the checkpoint was trained on other data "
                           f"({_describe(meta['data'])}; given "
                           f"{_describe(trainer.data_fingerprint)})")
+    for key in ("seed", "batch_size", "steps_per_epoch"):
+        if meta[key] != getattr(trainer, key):
+            raise ConfigError(f"{where}: the checkpoint was written with {key} {meta[key]}, "
+                              f"this trainer has {getattr(trainer, key)}")
     if meta["optimizer"] != type(trainer.optimizer).__name__:
         raise ConfigError(f"{where}: the checkpoint was written by {meta['optimizer']}, "
                           f"this trainer uses {type(trainer.optimizer).__name__}")

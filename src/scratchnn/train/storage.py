@@ -117,6 +117,15 @@ def read_npz(path: str | os.PathLike, what: str) -> tuple[dict[str, np.ndarray],
     if size == 0:
         raise DataError(f"{name}: empty file, not a {what}")
     try:
+        with open(path, "rb") as f:
+            start = f.read(6)
+    except OSError as error:
+        raise DataError(f"{name}: cannot read the {what} ({error.strerror or error})") from None
+    if not start.startswith((b"PK\x03\x04", b"PK\x05\x06", b"\x93NUMPY")):
+        # np.load would take anything else for a pickle (and suggest unpickling it)
+        raise DataError(f"{name}: not a {what}: an .npz file is a zip archive, this one starts "
+                        f"with {start[:4]!r}")
+    try:
         _check_zip(path, size)
         loaded = np.load(path, allow_pickle=False)
         if not isinstance(loaded, np.lib.npyio.NpzFile):     # a bare .npy array
