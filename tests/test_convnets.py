@@ -128,3 +128,36 @@ def test_training_a_convnet_writes_its_filters_and_learns_digits(tmp_path):
     model, meta = load_model(run.directory / "model.npz")
     assert meta["input_shape"] == [1, 8, 8] and isinstance(model[0], Conv2d)
     assert run.test["accuracy"] > 0.4           # chance is 0.1 (8 epochs reach ~0.85)
+
+
+def test_a_convnet_trains_step_for_step_like_torch(rng, torch):
+    """End to end in float64: the same weights, batches and Adam give the same losses and
+    weights as torch for several steps (conv, batch norm, ReLU, max-pool, flatten, affine)."""
+    from scratchnn import optim
+
+    model = models.ConvNet((1, 8, 8), (3, 4), (6,), 5, dropout=0.0, rng=rng).to_dtype(np.float64)
+    nn = torch.nn
+    ref = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1, bias=False), nn.BatchNorm2d(3), nn.ReLU(),
+                        nn.MaxPool2d(2), nn.Conv2d(3, 4, 3, padding=1, bias=False),
+                        nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                        nn.Linear(16, 6), nn.ReLU(), nn.Linear(6, 5)).double()
+    with torch.no_grad():
+        for ours, theirs in zip(model, ref, strict=True):
+            for p in ours.parameters():      # Linear weights are stored transposed in torch
+                data = p.data.T if isinstance(ours, Linear) and p.name == "weight" else p.data
+                getattr(theirs, p.name).copy_(torch.from_numpy(np.ascontiguousarray(data)))
+    loss_fn, optimizer = SoftmaxCrossEntropy(), optim.Adam(model.parameters(), lr=1e-2)
+    ref_optimizer = torch.optim.Adam(ref.parameters(), lr=1e-2)
+    for _ in range(5):
+        x, y = rng.standard_normal((6, 1, 8, 8)), rng.integers(0, 5, 6)
+        loss = loss_fn.forward(model(x), y)
+        optimizer.zero_grad()
+        model.backward(loss_fn.backward())
+        optimizer.step()
+        ref_optimizer.zero_grad()
+        ref_loss = nn.functional.cross_entropy(ref(torch.from_numpy(x)), torch.from_numpy(y))
+        ref_loss.backward()
+        ref_optimizer.step()
+        assert loss == pytest.approx(ref_loss.item(), rel=1e-9)
+    np.testing.assert_allclose(model[4].weight.data, ref[4].weight.detach().numpy(), rtol=1e-7,
+                               atol=1e-9)
