@@ -61,17 +61,22 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--weight-decay", type=float, help="L2 lambda on weight matrices")
     train.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                        help="random crop + horizontal flip of training batches (default off)")
-    train.add_argument("--crop-padding", type=int, help="zeros around an image before the random "
-                       "crop (default 4 for 32x32 images, 2 for 28x28; 0 = no crop)")
+    train.add_argument("--crop-padding", type=int, metavar="N",
+                       help="zeros around an image before the random crop (default 4 for 32x32 "
+                       "images, 2 for 28x28; 0 = no crop)")
     train.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
                        help="random horizontal flips (default: off for digits and mnist)")
-    train.add_argument("--preprocess", help="standardize (default), scale, mean_image or none")
-    train.add_argument("--n-train", type=int, help="train on the first N training samples")
-    train.add_argument("--n-val", type=int, help="validate on the next N training samples "
-                       "(instead of --val-fraction)")
-    train.add_argument("--n-test", type=int, help="test on the first N test samples")
-    train.add_argument("--image-size", type=_ints, help="resize an image folder's images to H,W")
-    train.add_argument("--label-column", help="the label column of a CSV (default label)")
+    train.add_argument("--preprocess", metavar="KIND",
+                       help="standardize (default), scale, mean_image or none")
+    train.add_argument("--n-train", type=int, metavar="N",
+                       help="train on the first N training samples")
+    train.add_argument("--n-val", type=int, metavar="N",
+                       help="validate on the next N training samples (instead of --val-fraction)")
+    train.add_argument("--n-test", type=int, metavar="N", help="test on the first N test samples")
+    train.add_argument("--image-size", type=_ints, metavar="H,W",
+                       help="resize an image folder's images to H,W")
+    train.add_argument("--label-column", metavar="NAME",
+                       help="the label column of a CSV (default label)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.add_argument("--resume", type=Path, metavar="DIR",
                        help="continue the run in DIR from its last checkpoint, with its settings")
