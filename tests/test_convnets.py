@@ -48,13 +48,46 @@ def test_three_layer_convnet_is_cs231ns_network(rng):
     assert (model[4].in_features, model[4].out_features) == (32 * 16 * 16, 100)
 
 
-def test_cnn_is_the_two_block_batchnorm_network(rng):
+def test_cnn_is_three_batchnorm_conv_blocks_and_a_dropout_classifier(rng):
     model = models.build("cnn", (1, 28, 28), 10, rng=rng)
     block = [Conv2d, BatchNorm2d, ReLU, MaxPool2d]
-    assert layer_types(model) == block * 2 + [Flatten, Linear, ReLU, Dropout, Linear]
-    assert [model[i].weight.shape for i in (0, 4)] == [(32, 1, 3, 3), (64, 32, 3, 3)]
+    assert layer_types(model) == block * 3 + [Flatten, Linear, ReLU, Dropout, Linear]
+    assert [model[i].weight.shape for i in (0, 4, 8)] == [(32, 1, 3, 3), (64, 32, 3, 3),
+                                                          (128, 64, 3, 3)]
     assert model[0].bias is None                 # batch norm's beta does its job
-    assert model[9].in_features == 64 * 7 * 7
+    assert (model[13].in_features, model[13].out_features) == (128 * 3 * 3, 256)
+    assert model[15].p == 0.3
+
+
+def test_the_two_block_network_of_the_speed_benchmark(rng):
+    model = models.ConvNet((1, 28, 28), rng=rng)
+    block = [Conv2d, BatchNorm2d, ReLU, MaxPool2d]
+    assert layer_types(model) == block * 2 + [Flatten, Linear, ReLU, Dropout, Linear]
+    assert (model[9].in_features, model[9].out_features) == (64 * 7 * 7, 128)
+
+
+@pytest.mark.parametrize("argv, epochs", [
+    (["train", "--model", "cnn"], 10),                  # the preset's own default
+    (["train", "--model", "cnn", "--epochs", "3"], 3),  # a flag wins
+    (["train", "--model", "mlp"], 20),                  # TrainConfig's default
+])
+def test_scratchnn_train_uses_the_presets_training_defaults_unless_told_otherwise(argv, epochs):
+    from scratchnn.cli import _parser, _preset_defaults
+    from scratchnn.train.config import TrainConfig
+
+    args = _parser().parse_args(argv)
+    config = TrainConfig().replace(model=args.model, epochs=args.epochs)
+    assert _preset_defaults(config, args).epochs == epochs
+
+
+def test_a_config_file_setting_epochs_wins_over_the_presets_default(tmp_path):
+    from scratchnn.cli import _parser, _preset_defaults
+    from scratchnn.train.config import TrainConfig
+
+    for text, epochs in (('model = "cnn"\nepochs = 20\n', 20), ('model = "cnn"\n', 10)):
+        (tmp_path / "c.toml").write_text(text)
+        args = _parser().parse_args(["train", "--config", str(tmp_path / "c.toml")])
+        assert _preset_defaults(TrainConfig.from_toml(args.config), args).epochs == epochs
 
 
 def test_build_gives_mlps_the_flattened_size_and_refuses_flat_input_for_conv_presets(rng):

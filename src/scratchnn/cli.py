@@ -11,6 +11,7 @@ import dataclasses
 import json
 import shlex
 import sys
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--model", help=f"one of {', '.join(models.PRESETS)} (default mlp)")
     train.add_argument("--optimizer", help="sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw")
     train.add_argument("--lr", type=float, help="(peak) learning rate")
-    train.add_argument("--epochs", type=int)
+    train.add_argument("--epochs", type=int, help="default 20 (a preset may bring its own: "
+                       "cnn 10)")
     train.add_argument("--batch-size", type=int)
     train.add_argument("--seed", type=int)
     train.add_argument("--out", help="run directory (default runs/<model>-<time>)")
@@ -109,6 +111,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _preset_defaults(config: TrainConfig, args: argparse.Namespace) -> TrainConfig:
+    """The model preset's own training settings (models.TRAIN_DEFAULTS: the cnn's 10 epochs)
+    wherever neither the --config file nor a flag gives one."""
+    defaults = models.TRAIN_DEFAULTS.get(config.model, {})
+    given = {key for key in defaults if getattr(args, key, None) is not None}
+    if args.config and defaults:
+        with open(args.config, "rb") as f:         # valid: TrainConfig.from_toml read it
+            given |= set(tomllib.load(f))
+    return config.replace(**{k: v for k, v in defaults.items() if k not in given})
+
+
 def _train(args: argparse.Namespace) -> int:
     from scratchnn.train.run import run_training  # imports matplotlib: only when training
 
@@ -121,6 +134,7 @@ def _train(args: argparse.Namespace) -> int:
         weight_decay=args.weight_decay, augment=args.augment, crop_padding=args.crop_padding,
         flip=args.flip, preprocess=args.preprocess, n_train=args.n_train, n_val=args.n_val,
         n_test=args.n_test, image_size=args.image_size, label_column=args.label_column)
+    config = _preset_defaults(config, args)
     if args.resume is not None:
         config = _resume_config(args)
     config = config.replace(checkpoint_every=args.checkpoint_every,

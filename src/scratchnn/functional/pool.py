@@ -54,6 +54,16 @@ def _allocate(shape: tuple[int, ...], dtype, like: np.ndarray, zeros: bool) -> n
     return make(shape, dtype)
 
 
+def _in_layout_of(a: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """a, copied into the memory order of `like` if the two differ (an elementwise operation on
+    arrays of different layouts runs several times slower than on matching ones)."""
+    if (a.strides[1] > a.strides[0]) == (like.strides[1] > like.strides[0]):
+        return a
+    out = np.empty_like(like, dtype=a.dtype)
+    out[...] = a
+    return out
+
+
 def _gradient_views(x_shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair,
                     dtype, like: np.ndarray) -> tuple[np.ndarray, list[np.ndarray], bool]:
     """For a backward: dx (N, C, H, W), and the views of (padded) dx that _windows gave of x, to
@@ -105,6 +115,7 @@ def maxpool2d_backward(dout: np.ndarray, cache: MaxPoolCache) -> np.ndarray:
     """dout (N, C, out_h, out_w) -> dx (N, C, H, W): each window's gradient goes to its first
     maximum, nowhere else."""
     argmax, x_shape, kernel, stride, padding = cache
+    dout = _in_layout_of(dout, argmax)      # e.g. NCHW from Flatten, argmax channel-major
     dx, views, tiles = _gradient_views(x_shape, kernel, stride, padding, dout.dtype, argmax)
     for k, view in enumerate(views):
         if tiles:
