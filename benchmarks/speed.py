@@ -5,7 +5,8 @@ step by step, median of many steps. Prints the ratio scratchnn / PyTorch (target
 Then the same for two conv nets (issue 3; target: <= 2.0): SimpleConvNet (conv 30@5x5 - ReLU -
 2x2 max-pool - affine 100 - ReLU - affine 10, batch 100) and the two-block BN network (conv
 32@3x3 pad 1 - BN - ReLU - pool - conv 64@3x3 pad 1 - BN - ReLU - pool - affine 128 - ReLU -
-dropout 0.5 - affine 10, batch 128, the `cnn` preset), and the speed-up of scratchnn's conv layer
+dropout 0.5 - affine 10, batch 128, `models.ConvNet()`); then the bigger `cnn` preset (three
+blocks, 32/64/128 channels, affine 256, batch 128); and the speed-up of scratchnn's conv layer
 over the naive 4-loop kernel (tests/layers/naive_conv.py), timed on one batch.
 
     python benchmarks/speed.py [--steps 500] [--conv-steps 100] [--threads 2] [--no-naive]
@@ -33,7 +34,7 @@ import torch  # noqa: E402
 
 import scratchnn as snn
 from scratchnn import functional as F
-from scratchnn.models import ConvNet, MultiLayerNet, SimpleConvNet
+from scratchnn.models import ConvNet, MultiLayerNet, SimpleConvNet, cnn
 from scratchnn.train.preprocess import Standardize
 
 SIZES = (100, 100, 100, 100)
@@ -115,14 +116,17 @@ def torch_simple_convnet():
                          nn.Linear(30 * 12 * 12, 100), nn.ReLU(), nn.Linear(100, 10))
 
 
-def torch_bn_convnet():
-    nn = torch.nn
-    return nn.Sequential(nn.Conv2d(1, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32),
-                         nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Conv2d(32, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64),
-                         nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                         nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Dropout(0.5),
-                         nn.Linear(128, 10))
+def torch_bn_convnet(channels=(32, 64), hidden=128, dropout=0.5):
+    """conv 3x3 pad 1 - BN - ReLU - 2x2 max-pool per channel count, then affine `hidden` -
+    ReLU - dropout - affine 10: models.ConvNet() by default; the cnn preset with (32, 64, 128),
+    256, 0.3."""
+    nn, layers, size = torch.nn, [], 28
+    for c_in, c_out in zip((1, *channels[:-1]), channels, strict=True):
+        layers += [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out),
+                   nn.ReLU(), nn.MaxPool2d(2)]
+        size //= 2
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(channels[-1] * size * size, hidden),
+                         nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 10))
 
 
 def compare(label: str, ours, theirs, x, y, steps: int) -> None:
@@ -219,6 +223,10 @@ def main() -> None:
             scratchnn_sequential_step(ConvNet((1, 28, 28), rng=rng)),
             torch_sequential_step(torch_bn_convnet()), x128.reshape(128, 1, 28, 28), y128,
             args.conv_steps)
+    compare("cnn preset (conv 32, 64, 128 @3x3, BN, pool; 256; dropout), batch 128, Adam",
+            scratchnn_sequential_step(cnn((1, 28, 28), rng=rng)),
+            torch_sequential_step(torch_bn_convnet((32, 64, 128), 256, 0.3)),
+            x128.reshape(128, 1, 28, 28), y128, args.conv_steps)
     if not args.no_naive:
         naive_speedup(x100, rng)
 

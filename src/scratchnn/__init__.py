@@ -6,9 +6,11 @@
     loss_fn = snn.losses.SoftmaxCrossEntropy()
 """
 
+# doctor is a callable package: snn.doctor(...) runs it, snn.doctor.report is one of its parts.
 from scratchnn import (
     compat,
     data,
+    doctor,
     functional,
     gradcheck,
     init,
@@ -18,11 +20,6 @@ from scratchnn import (
     optim,
     train,
 )
-
-# The function shadows the subpackage: snn.doctor(...) runs it. Reach the package's parts with
-# `from scratchnn.doctor.report import Report` (`import scratchnn.doctor.report as r` would look
-# `report` up on the function and fail).
-from scratchnn.doctor import doctor
 from scratchnn.errors import (
     ConfigError,
     DataError,

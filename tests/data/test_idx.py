@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import os
 import struct
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -132,3 +133,35 @@ def test_write_is_atomic(tmp_path, monkeypatch):
         write_idx(path, np.arange(9, dtype=np.uint8))
     np.testing.assert_array_equal(read_idx(path), np.arange(5))  # the old file is untouched
     assert os.listdir(tmp_path) == ["labels.gz"]                  # and the temporary file gone
+
+
+def test_a_gzip_bomb_is_refused_without_inflating_it_into_memory(tmp_path):
+    """A 10-byte array followed by 256 MiB of zeros compresses to about 250 KB. The reader must
+    stop decompressing soon after the declared data instead of inflating the whole stream."""
+    path = tmp_path / "bomb-idx1-ubyte.gz"
+    with gzip.open(path, "wb", compresslevel=9) as f:
+        f.write(b"\x00\x00\x08\x01" + struct.pack(">I", 10) + bytes(10))
+        for _ in range(256):
+            f.write(bytes(1 << 20))
+    assert path.stat().st_size < 1 << 20
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError, match="more than 16777216 trailing bytes"):
+            read_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20          # a few 1 MiB chunks, not 256 MiB
+
+
+def test_big_endian_data_is_read_without_a_second_copy(tmp_path):
+    array = np.arange(1 << 22, dtype=np.float32)          # 16 MiB
+    write_idx(tmp_path / "floats.gz", array)
+    tracemalloc.start()
+    try:
+        back = read_idx(tmp_path / "floats.gz")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(back, array)
+    assert peak < array.nbytes + (4 << 20)   # the array and a chunk or two of decompressed data

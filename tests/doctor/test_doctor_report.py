@@ -1,5 +1,5 @@
 """Report: ranking (severity, then causes before symptoms), text, JSON and files; and the public
-names (snn.doctor is the function; the package's modules import with from-imports)."""
+names (snn.doctor is a callable package: it runs the doctor and its modules import every way)."""
 
 from __future__ import annotations
 
@@ -67,10 +67,15 @@ def test_the_lr_plot_draws_diverged_given_and_suggested_rates(tmp_path):
     assert path.read_bytes().startswith(PNG_SIGNATURE)
 
 
-def test_snn_doctor_is_the_function_and_the_package_modules_import():
-    import scratchnn.doctor.report  # noqa: F401  (the statement itself must work)
+def test_snn_doctor_runs_the_doctor_and_the_package_modules_import_every_way(monkeypatch):
+    import inspect
+
+    import scratchnn.doctor.report as report_module  # failed when a function hid the package
     from scratchnn.doctor import doctor
     from scratchnn.doctor.report import Report as Again
 
-    assert snn.doctor is doctor and callable(snn.doctor) and Again is Report
+    assert report_module.Report is Again is Report and snn.doctor.Report is Report
+    assert inspect.signature(snn.doctor) == inspect.signature(doctor)
+    monkeypatch.setattr(snn.doctor, "doctor", lambda *args, **kwargs: (args, kwargs))
+    assert snn.doctor(1, 2, lr=3) == ((1, 2), {"lr": 3})    # the call goes to the function
     assert "doctor" in snn.__all__

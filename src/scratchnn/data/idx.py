@@ -13,7 +13,7 @@ The format is described at http://yann.lecun.com/exdb/mnist/ (bottom of the page
 from __future__ import annotations
 
 import gzip
-import math
+import io
 import os
 import secrets
 import zlib
@@ -37,46 +37,100 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     Shapes: a file with sizes (d1, ..., dD) -> array (d1, ..., dD), dtype from the type code, in
     native byte order, writable. Any problem (unreadable file, corrupt gzip, bad magic number,
     truncated data, trailing bytes) raises a one-line DataError that names the file.
+
+    The data is streamed straight into the array: never more is decompressed than the header
+    declares (plus one chunk to see whether anything trails), so a small .gz that inflates to
+    gigabytes (a "gzip bomb") costs no memory beyond the array its header asks for.
     """
     try:
-        raw = Path(path).read_bytes()
-    except OSError as error:
-        raise DataError(f"{path}: cannot read ({error.strerror or error})") from None
-    if raw[:2] == _GZIP_MAGIC:
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as error:
-            raise DataError(f"{path}: corrupt gzip data ({error})") from None
-    dtype, dims, offset = _parse_header(raw, path)
-    expected, actual = math.prod(dims) * dtype.itemsize, len(raw) - offset
-    if actual < expected:
-        raise DataError(f"{path}: truncated: header says {expected} bytes of data, "
-                        f"file has {actual}")
-    if actual > expected:
-        raise DataError(f"{path}: {actual - expected} trailing bytes: header says {expected} "
-                        f"bytes of data, file has {actual}")
-    try:
-        array = np.frombuffer(raw, dtype, count=math.prod(dims), offset=offset).reshape(dims)
-    except ValueError as error:   # e.g. sizes (0, 2**31, 2**31): no data, but beyond NumPy's limit
-        raise DataError(f"{path}: IDX sizes {dims} are beyond what NumPy can hold "
-                        f"({error})") from None
-    return array.astype(dtype.newbyteorder("="))  # a writable copy in native byte order
+        with _open(path) as f:
+            dtype, dims, _ = _parse_header(_read_header(f), path)
+            array = _allocate(dims, dtype, path)
+            expected = array.nbytes
+            actual = _read_into(f, memoryview(array.reshape(-1).view(np.uint8)))
+            if actual < expected:
+                raise DataError(f"{path}: truncated: header says {expected} bytes of data, "
+                                f"file has {actual}")
+            trailing = _count_rest(f)
+    except OSError as error:  # gzip.BadGzipFile is an OSError
+        raise DataError(f"{path}: {_describe(error)}") from None
+    except (EOFError, zlib.error) as error:
+        raise DataError(f"{path}: corrupt gzip data ({error})") from None
+    if trailing:
+        many = "more than " if trailing > _TRAILING_LIMIT else ""
+        raise DataError(f"{path}: {many}{min(trailing, _TRAILING_LIMIT)} trailing bytes: header "
+                        f"says {expected} bytes of data, the file has more")
+    if not dtype.isnative:
+        array = array.byteswap(inplace=True).view(dtype.newbyteorder("="))
+    return array
 
 
 def read_idx_shape(path: str | os.PathLike) -> tuple[int, ...]:
     """The array shape an IDX file's header declares, reading only the header (gzip or raw)."""
     try:
-        with open(path, "rb") as f:
-            start = f.read(4)
-            opener = gzip.open if start[:2] == _GZIP_MAGIC else open
-        with opener(path, "rb") as f:
-            head = f.read(4)
-            head += f.read(4 * head[3]) if len(head) == 4 else b""
-    except OSError as error:  # gzip.BadGzipFile is an OSError
-        raise DataError(f"{path}: cannot read the IDX header ({error.strerror or error})") from None
+        with _open(path) as f:
+            head = _read_header(f)
+    except OSError as error:
+        raise DataError(f"{path}: {_describe(error)}") from None
     except (EOFError, zlib.error) as error:
         raise DataError(f"{path}: corrupt gzip data ({error})") from None
     return _parse_header(head, path)[1]
+
+
+_CHUNK = 1 << 20                # bytes decompressed at a time
+_TRAILING_LIMIT = 16 * _CHUNK   # trailing bytes counted before giving up counting
+
+
+def _open(path: str | os.PathLike) -> io.BufferedIOBase:
+    """The file, decompressing on the fly when it starts with the gzip magic number."""
+    with open(path, "rb") as f:
+        compressed = f.read(2) == _GZIP_MAGIC
+    return gzip.open(path, "rb") if compressed else open(path, "rb")
+
+
+def _read_header(f: io.BufferedIOBase) -> bytes:
+    """The header's bytes: 4, then 4 per dimension (fewer if the file ends first)."""
+    head = f.read(4)
+    return head + f.read(4 * head[3]) if len(head) == 4 else head
+
+
+def _allocate(dims: tuple[int, ...], dtype: np.dtype, path) -> np.ndarray:
+    """An uninitialised array of the declared shape (memory is committed only as data arrives)."""
+    try:
+        return np.empty(dims, dtype)
+    except (ValueError, MemoryError) as error:  # e.g. sizes (2**31, 2**31, 2**31)
+        raise DataError(f"{path}: IDX sizes {dims} are beyond what NumPy can hold "
+                        f"({error})") from None
+
+
+def _read_into(f: io.BufferedIOBase, buffer: memoryview) -> int:
+    """Fill `buffer` from `f` until it is full or the file ends; the number of bytes read."""
+    filled = 0
+    while filled < len(buffer):           # in chunks: GzipFile.readinto(b) makes a bytes of len(b)
+        n = f.readinto(buffer[filled:filled + _CHUNK])
+        if not n:
+            break
+        filled += n
+    return filled
+
+
+def _count_rest(f: io.BufferedIOBase) -> int:
+    """The bytes left in `f`, counted up to just past _TRAILING_LIMIT. Reading a gzip file to
+    its end also checks its CRC."""
+    count = 0
+    while count <= _TRAILING_LIMIT:
+        chunk = f.read(_CHUNK)
+        if not chunk:
+            break
+        count += len(chunk)
+    return count
+
+
+def _describe(error: OSError) -> str:
+    """A one-line description of a read error; bad gzip framing counts as corrupt data."""
+    if isinstance(error, gzip.BadGzipFile):
+        return f"corrupt gzip data ({error})"
+    return f"cannot read ({error.strerror or error})"
 
 
 def _parse_header(raw: bytes, path: str | os.PathLike) -> tuple[np.dtype, tuple[int, ...], int]:

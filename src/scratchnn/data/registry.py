@@ -57,6 +57,7 @@ class _Known:
     how_to_get: str
     commands: tuple[str, ...]   # the exact shell commands that get it (any one will do)
     flip: bool      # whether a mirrored image is still of its class (augmentation's default)
+    pixel_max: int = 255    # the value of a white pixel (digits: 16)
 
 
 KNOWN: dict[str, _Known] = {
@@ -70,7 +71,7 @@ KNOWN: dict[str, _Known] = {
                       ("python -m scratchnn.data.download cifar10",), flip=True),
     "digits": _Known("scikit-learn's bundled 8x8 handwritten digits, 1797 images, 10 classes",
                      MNIST_CLASSES, "`pip install scikit-learn`", ("pip install scikit-learn",),
-                     flip=False),
+                     flip=False, pixel_max=16),
     "fashion-mnist": _Known("Zalando's 28x28 clothing images, 60000 train + 10000 test, "
                             "10 classes", FASHION_MNIST_CLASSES,
                             "`apt-get install dataset-fashion-mnist` (as root) or "
@@ -131,6 +132,20 @@ def flips(name: str) -> bool:
     data such as your own images)."""
     known = KNOWN.get(name)
     return True if known is None else known.flip
+
+
+def pixel_max(name: str, x: np.ndarray) -> float | None:
+    """The value of a full-intensity pixel in dataset `name` with samples x: 16 for digits, 255
+    for the other known datasets and uint8 data, 1.0 for floats within [0, 1]; None when unknown.
+    Lets a trained model map a 0-255 image file onto its training data's scale."""
+    known = KNOWN.get(name)
+    if known is not None:
+        return known.pixel_max
+    if x.dtype == np.uint8:
+        return 255
+    if x.dtype.kind == "f" and x.size and 0.0 <= x.min() and x.max() <= 1.0:
+        return 1.0
+    return None
 
 
 def _read(name: str | os.PathLike, root: str | os.PathLike | None, options: dict) -> Dataset:

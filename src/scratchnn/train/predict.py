@@ -4,10 +4,10 @@
         print(p.source, p.top)        # [("Sneaker", 0.94), ("Sandal", 0.04), ...]
 
 Images (PNG, JPEG, ...) are read with Pillow, converted to the model's channels (grayscale or
-RGB) and resized to its H x W; .npy arrays must already have the model's sample shape. Either
-way the values are raw pixels, as in the training data (0-255 for uint8 images), and go
-through the run's own normalisation. Fashion-MNIST shows light clothes on black: a photo of a
-dark object on a light background needs `invert=True`.
+RGB), resized to its H x W and mapped from 0-255 onto the training data's pixel scale (digits:
+0-16, recorded as pixel_max in the model file); .npy arrays must already have the model's
+sample shape and scale. Both then go through the run's own normalisation. Fashion-MNIST shows
+light clothes on black: a photo of a dark object on a light background needs `invert=True`.
 """
 
 from __future__ import annotations
@@ -47,11 +47,16 @@ def predict_files(run: str | Path, files: list[str | Path], *, top_k: int = 3,
                else (lambda x: np.asarray(x, np.float32)))
     if top_k < 1:
         raise DataError(f"top-k must be a positive integer, got {top_k}")
+    white = meta.get("pixel_max") or 255          # model files before pixel_max: 0-255
+    if type(white) not in (int, float) or not 0 < white < math.inf:
+        raise DataError(f"{run}: metadata pixel_max {white!r} is not a positive number")
     predictions = []
     for path in map(Path, files):
         names, x = read_inputs(path, shape)
+        if path.suffix.lower() != ".npy" and white != 255:    # image files hold 0-255
+            x = x.astype(np.float32) * np.float32(white / 255)
         if invert:
-            x = (255 - x) if x.dtype == np.uint8 else 255.0 - x
+            x = np.asarray(white, x.dtype) - x
         probabilities = softmax(predict_scores(model, x, prepare).astype(np.float64))
         for name, p in zip(names, probabilities, strict=True):
             best = np.argsort(-p, kind="stable")[:top_k]

@@ -17,6 +17,7 @@ import numpy as np
 
 from scratchnn import data as datasets
 from scratchnn import models, optim
+from scratchnn.data.registry import pixel_max
 from scratchnn.data.transforms import Augment, fit_preprocess
 from scratchnn.errors import ConfigError, DataError
 from scratchnn.losses import SoftmaxCrossEntropy
@@ -147,6 +148,7 @@ def run_training(config: TrainConfig, *, progress: bool = True,
         "model": config.model, "model_options": options, "input_size": input_size,
         "output_size": output_size, "input_shape": list(x_train.shape[1:]),
         "classes": list(dataset.classes), "dataset": config.dataset,
+        "pixel_max": pixel_max(dataset.name, dataset.x_train),
         "preprocess": getattr(trainer.preprocess, "to_dict", dict)(), "test": test,
         "data_options": {k: list(v) if isinstance(v, tuple) else v
                          for k, v in config.data_options().items()

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from scratchnn.layers import Conv2d, Linear
+from scratchnn.viz.images import tile, unit_scale
 from scratchnn.viz.plots import _save, plt
 
 
@@ -33,19 +34,9 @@ def first_layer_images(model, input_shape: tuple[int, ...]) -> np.ndarray | None
 
 def mosaic(images: np.ndarray, gap: int = 1) -> np.ndarray:
     """(K, h, w[, 3]) images, each scaled to its own min..max, tiled row by row into one
-    image with `gap` pixels of white between tiles."""
-    images = np.asarray(images, np.float64)
-    axes = tuple(range(1, images.ndim))
-    low, high = images.min(axis=axes, keepdims=True), images.max(axis=axes, keepdims=True)
-    images = (images - low) / np.where(high > low, high - low, 1.0)
-    k, h, w = images.shape[:3]
-    columns = math.ceil(math.sqrt(k))
-    rows = math.ceil(k / columns)
-    grid = np.ones((rows * (h + gap) - gap, columns * (w + gap) - gap, *images.shape[3:]))
-    for index, image in enumerate(images):
-        r, c = divmod(index, columns)
-        grid[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = image
-    return grid
+    roughly square image with `gap` pixels of white between tiles."""
+    scaled = np.stack([unit_scale(image) for image in np.asarray(images, np.float64)])
+    return tile(scaled, columns=math.ceil(math.sqrt(len(scaled))), pad=gap, fill=1.0)
 
 
 def plot_filters(model, path: str | Path, input_shape: tuple[int, ...],

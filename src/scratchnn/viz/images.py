@@ -54,7 +54,7 @@ def sample_picture(x: np.ndarray) -> np.ndarray | None:
         return x
     if x.ndim == 3 and x.shape[0] == 3:
         rgb = np.moveaxis(x, 0, -1).astype(np.float64)
-        return rgb / 255.0 if x.dtype == np.uint8 else _unit(rgb)
+        return rgb / 255.0 if x.dtype == np.uint8 else unit_scale(rgb)
     return None
 
 
@@ -77,7 +77,7 @@ def weight_grid(images: np.ndarray, columns: int = 8) -> bytes:
     (K, h, w, 3) RGB filters each min-max scaled."""
     images = np.asarray(images, dtype=np.float64)
     if images.ndim == 4:
-        return png_bytes(tile(np.stack([_unit(image) for image in images]), columns, fill=1.0))
+        return png_bytes(tile(np.stack([unit_scale(image) for image in images]), columns, fill=1.0))
     return _diverging(images, columns)
 
 
@@ -88,7 +88,7 @@ def _diverging(pictures: np.ndarray, columns: int) -> bytes:
     return png_bytes(tile(scaled, columns), cmap="RdBu_r", vmin=-1.0, vmax=1.0)
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
+def unit_scale(x: np.ndarray) -> np.ndarray:
     """Min-max scale to [0, 1] (a constant array becomes 0.5)."""
     low, high = float(np.min(x)), float(np.max(x))
     return np.full_like(x, 0.5, dtype=np.float64) if high <= low else (x - low) / (high - low)
