@@ -158,3 +158,25 @@ def test_bad_experiment_options_are_one_line_errors(tmp_path, capsys, args, need
     _, err = capsys.readouterr()
     assert status == 2
     assert len(err.strip().splitlines()) == 1 and needle in err, err
+
+
+def test_experiment_steps_skip_the_data_gradient_as_fit_does(rng):
+    import numpy as np
+
+    import scratchnn as snn
+    from scratchnn.experiments.common import ExperimentData, train_iterations
+
+    x = rng.integers(0, 256, (40, 1, 4, 4), dtype=np.uint8)
+    y = rng.integers(0, 3, 40)
+    data = ExperimentData("tiny", x, y, x, y, ("a", "b", "c"),
+                          lambda batch: batch.reshape(len(batch), -1).astype(np.float32) / 255)
+    model = snn.models.build("mlp", 16, 3, rng=rng, hidden_sizes=(8,))
+    first = next(layer for layer in model if isinstance(layer, snn.layers.Linear))
+    trainer = snn.Trainer(model, snn.losses.SoftmaxCrossEntropy(),
+                          snn.optim.SGD(model.parameters(), lr=0.1), seed=0)
+    seen = []
+    step = trainer.train_step
+    trainer.train_step = lambda xb, yb: (seen.append(first.input_grad), step(xb, yb))[1]
+    losses, diverged = train_iterations(trainer, data, [np.arange(10), np.arange(10, 20)])
+    assert seen == [False, False] and len(losses) == 2 and diverged is None
+    assert first.input_grad                  # restored afterwards

@@ -16,7 +16,7 @@ from scratchnn import data as datasets
 from scratchnn.errors import ConfigError, DivergenceError
 from scratchnn.train.callbacks import Callback
 from scratchnn.train.preprocess import Standardize
-from scratchnn.train.trainer import Trainer
+from scratchnn.train.trainer import Trainer, no_data_gradient
 from scratchnn.viz.images import plt  # pyplot, with the Agg backend chosen
 from scratchnn.viz.plots import smooth
 from scratchnn.viz.table import format_table
@@ -101,16 +101,18 @@ def batch_schedule(num_samples: int, batch_size: int, iterations: int,
 def train_iterations(trainer: Trainer, data: ExperimentData, schedule: Sequence[np.ndarray]
                      ) -> tuple[list[float], int | None]:
     """One trainer.train_step per index array of `schedule` -> (the loss of every step, the
-    step at which training diverged or None). The model is in train mode throughout."""
+    step at which training diverged or None). The model is in train mode throughout, and its
+    first layer skips the gradient with respect to the data, as in Trainer.fit."""
     trainer.model.train()
     losses: list[float] = []
-    for i, index in enumerate(schedule):
-        try:
-            loss, _ = trainer.train_step(trainer.prepare(data.x_train[index]),
-                                         data.y_train[index])
-        except DivergenceError:
-            return losses, i + 1
-        losses.append(loss)
+    with no_data_gradient(trainer.model):
+        for i, index in enumerate(schedule):
+            try:
+                loss, _ = trainer.train_step(trainer.prepare(data.x_train[index]),
+                                             data.y_train[index])
+            except DivergenceError:
+                return losses, i + 1
+            losses.append(loss)
     return losses, None
 
 

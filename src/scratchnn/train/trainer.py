@@ -181,7 +181,7 @@ class Trainer:
         if validation is not None:
             self._check_labels(*validation, "validation")
         self._emit("on_train_begin")
-        with _no_data_gradient(self.model), deferred_interrupt() as interrupted:
+        with no_data_gradient(self.model), deferred_interrupt() as interrupted:
             self._interrupted = interrupted
             try:
                 while self.epoch < epochs and not self.stop:
@@ -327,7 +327,7 @@ class Trainer:
 
 
 @contextmanager
-def _no_data_gradient(model) -> Iterator[None]:
+def no_data_gradient(model) -> Iterator[None]:
     """While training, the first Linear or Conv2d of a Sequential skips dx when only
     parameter-free layers (Flatten) come before it: the gradient with respect to the data is
     never used."""
