@@ -72,22 +72,18 @@ def test_the_two_block_network_of_the_speed_benchmark(rng):
     (["train", "--model", "mlp"], 20),                  # TrainConfig's default
 ])
 def test_scratchnn_train_uses_the_presets_training_defaults_unless_told_otherwise(argv, epochs):
-    from scratchnn.cli import _parser, _preset_defaults
-    from scratchnn.train.config import TrainConfig
+    from scratchnn.cli import _parser, _train_config
 
-    args = _parser().parse_args(argv)
-    config = TrainConfig().replace(model=args.model, epochs=args.epochs)
-    assert _preset_defaults(config, args).epochs == epochs
+    assert _train_config(_parser().parse_args(argv)).epochs == epochs
 
 
 def test_a_config_file_setting_epochs_wins_over_the_presets_default(tmp_path):
-    from scratchnn.cli import _parser, _preset_defaults
-    from scratchnn.train.config import TrainConfig
+    from scratchnn.cli import _parser, _train_config
 
     for text, epochs in (('model = "cnn"\nepochs = 20\n', 20), ('model = "cnn"\n', 10)):
         (tmp_path / "c.toml").write_text(text)
         args = _parser().parse_args(["train", "--config", str(tmp_path / "c.toml")])
-        assert _preset_defaults(TrainConfig.from_toml(args.config), args).epochs == epochs
+        assert _train_config(args).epochs == epochs
 
 
 def test_build_gives_mlps_the_flattened_size_and_refuses_flat_input_for_conv_presets(rng):

@@ -11,7 +11,6 @@ import dataclasses
 import json
 import shlex
 import sys
-import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,7 @@ from scratchnn.errors import ConfigError, DataError, ScratchnnError
 from scratchnn.experiments.cli import add_experiment_command
 from scratchnn.layers import MaxPool2d
 from scratchnn.losses import SoftmaxCrossEntropy
-from scratchnn.train.config import TrainConfig
+from scratchnn.train.config import TrainConfig, read_toml
 from scratchnn.train.evaluate import evaluate
 from scratchnn.train.interrupt import TrainingInterrupted
 from scratchnn.train.modelfile import load_model
@@ -111,30 +110,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _preset_defaults(config: TrainConfig, args: argparse.Namespace) -> TrainConfig:
-    """The model preset's own training settings (models.TRAIN_DEFAULTS: the cnn's 10 epochs)
-    wherever neither the --config file nor a flag gives one."""
-    defaults = models.TRAIN_DEFAULTS.get(config.model, {})
-    given = {key for key in defaults if getattr(args, key, None) is not None}
-    if args.config and defaults:
-        with open(args.config, "rb") as f:         # valid: TrainConfig.from_toml read it
-            given |= set(tomllib.load(f))
-    return config.replace(**{k: v for k, v in defaults.items() if k not in given})
-
-
 def _train(args: argparse.Namespace) -> int:
     from scratchnn.train.run import run_training  # imports matplotlib: only when training
 
-    config = TrainConfig.from_toml(args.config) if args.config else TrainConfig()
-    config = config.replace(
-        dataset=args.dataset, model=args.model, optimizer=args.optimizer, lr=args.lr,
-        epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, out=args.out,
-        schedule=args.schedule, val_fraction=args.val_fraction, hidden_sizes=args.hidden_sizes,
-        activation=args.activation, dropout=args.dropout, batchnorm=args.batchnorm,
-        weight_decay=args.weight_decay, augment=args.augment, crop_padding=args.crop_padding,
-        flip=args.flip, preprocess=args.preprocess, n_train=args.n_train, n_val=args.n_val,
-        n_test=args.n_test, image_size=args.image_size, label_column=args.label_column)
-    config = _preset_defaults(config, args)
+    config = _train_config(args)
     if args.resume is not None:
         config = _resume_config(args)
     config = config.replace(checkpoint_every=args.checkpoint_every,
@@ -149,6 +128,24 @@ def _train(args: argparse.Namespace) -> int:
     print(f"test accuracy: {run.test['accuracy']:.4f}  test loss: {run.test['loss']:.4f}  "
           f"time: {run.seconds:.1f}s")
     return 0
+
+
+def _train_config(args: argparse.Namespace) -> TrainConfig:
+    """A new run's settings, each from the first place that gives it: the flags, the --config
+    file, the model preset's own training settings (models.TRAIN_DEFAULTS: the cnn's 10
+    epochs), TrainConfig's defaults."""
+    table = read_toml(args.config) if args.config else {}
+    model = args.model or table.get("model")
+    preset = models.TRAIN_DEFAULTS.get(model, {}) if isinstance(model, str) else {}
+    config = TrainConfig.from_table({**preset, **table}, where=args.config)
+    return config.replace(
+        dataset=args.dataset, model=args.model, optimizer=args.optimizer, lr=args.lr,
+        epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, out=args.out,
+        schedule=args.schedule, val_fraction=args.val_fraction, hidden_sizes=args.hidden_sizes,
+        activation=args.activation, dropout=args.dropout, batchnorm=args.batchnorm,
+        weight_decay=args.weight_decay, augment=args.augment, crop_padding=args.crop_padding,
+        flip=args.flip, preprocess=args.preprocess, n_train=args.n_train, n_val=args.n_val,
+        n_test=args.n_test, image_size=args.image_size, label_column=args.label_column)
 
 
 # Flags that --resume accepts: they do not change what the run computes.

@@ -123,18 +123,29 @@ class TrainConfig:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> TrainConfig:
-        try:
-            with open(path, "rb") as f:
-                table = tomllib.load(f)
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: config file not found") from None
-        except tomllib.TOMLDecodeError as error:
-            raise ConfigError(f"{path}: invalid TOML: {error}") from None
-        unknown_keys(table, where=f"{path}: ")
+        return cls.from_table(read_toml(path), where=path)
+
+    @classmethod
+    def from_table(cls, table: dict, where: str | Path | None = None) -> TrainConfig:
+        """The config of a table of settings (a TOML file's, read by read_toml)."""
         try:
             return cls(**table)
         except TypeError as error:
-            raise ConfigError(f"{path}: {error}") from None
+            raise ConfigError(f"{where}: {error}" if where else str(error)) from None
+
+
+def read_toml(path: str | Path) -> dict:
+    """The settings a TOML config file gives; a missing or invalid file, or a key that is not a
+    TrainConfig field, raises ConfigError."""
+    try:
+        with open(path, "rb") as f:
+            table = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    unknown_keys(table, where=f"{path}: ")
+    return table
 
 
 def unknown_keys(table: dict, where: str = "") -> None:
