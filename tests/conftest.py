@@ -1,6 +1,9 @@
-"""Shared fixtures: a seeded generator, and torch (a test-only dependency) limited to 2 threads."""
+"""Shared fixtures: a seeded generator, torch (a test-only dependency) limited to 2 threads, and
+Ctrl-C enabled for the tests that send SIGINT."""
 
 from __future__ import annotations
+
+import signal
 
 import numpy as np
 import pytest
@@ -17,3 +20,12 @@ def torch():
 
     torch.set_num_threads(2)
     return torch
+
+
+@pytest.fixture
+def ctrl_c_enabled():
+    """Ctrl-C as in a terminal, even when the test runner was started with SIGINT ignored (a
+    background job); for tests that send SIGINT to this process."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)

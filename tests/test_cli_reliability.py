@@ -18,14 +18,8 @@ from scratchnn.train.interrupt import TrainingInterrupted
 from scratchnn.train.modelfile import read_model_file
 from scratchnn.train.run import run_training
 
-
-@pytest.fixture(autouse=True)
-def ctrl_c_enabled():
-    """Ctrl-C as in a terminal, even when the test runner was started with SIGINT ignored (a
-    background job): these tests send SIGINT to this process."""
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, previous)
+# these tests send SIGINT to this process (the fixture is in tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("ctrl_c_enabled")
 
 TRAIN = ["train", "--dataset", "digits", "--hidden-sizes", "16", "--epochs", "2",
          "--batch-size", "64", "--seed", "2", "--no-progress"]

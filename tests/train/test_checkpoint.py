@@ -28,14 +28,8 @@ from scratchnn.train.interrupt import TrainingInterrupted
 from scratchnn.train.modelfile import save_model
 from scratchnn.train.storage import META_KEY, checksum
 
-
-@pytest.fixture(autouse=True)
-def ctrl_c_enabled():
-    """Ctrl-C as in a terminal, even when the test runner was started with SIGINT ignored (a
-    background job): these tests send SIGINT to this process."""
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, previous)
+# these tests send SIGINT to this process (the fixture is in tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("ctrl_c_enabled")
 
 
 def problem(n=300, seed=99):
