@@ -17,6 +17,8 @@ import io
 import os
 import secrets
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -42,20 +44,15 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     declares (plus one chunk to see whether anything trails), so a small .gz that inflates to
     gigabytes (a "gzip bomb") costs no memory beyond the array its header asks for.
     """
-    try:
-        with _open(path) as f:
-            dtype, dims, _ = _parse_header(_read_header(f), path)
-            array = _allocate(dims, dtype, path)
-            expected = array.nbytes
-            actual = _read_into(f, memoryview(array.reshape(-1).view(np.uint8)))
-            if actual < expected:
-                raise DataError(f"{path}: truncated: header says {expected} bytes of data, "
-                                f"file has {actual}")
-            trailing = _count_rest(f)
-    except OSError as error:  # gzip.BadGzipFile is an OSError
-        raise DataError(f"{path}: {_describe(error)}") from None
-    except (EOFError, zlib.error) as error:
-        raise DataError(f"{path}: corrupt gzip data ({error})") from None
+    with _reading(path) as f:
+        dtype, dims = _parse_header(_read_header(f), path)
+        array = _allocate(dims, dtype, path)
+        expected = array.nbytes
+        actual = _read_into(f, memoryview(array.reshape(-1).view(np.uint8)))
+        if actual < expected:
+            raise DataError(f"{path}: truncated: header says {expected} bytes of data, "
+                            f"file has {actual}")
+        trailing = _count_rest(f)
     if trailing:
         many = "more than " if trailing > _TRAILING_LIMIT else ""
         raise DataError(f"{path}: {many}{min(trailing, _TRAILING_LIMIT)} trailing bytes: header "
@@ -67,13 +64,8 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
 
 def read_idx_shape(path: str | os.PathLike) -> tuple[int, ...]:
     """The array shape an IDX file's header declares, reading only the header (gzip or raw)."""
-    try:
-        with _open(path) as f:
-            head = _read_header(f)
-    except OSError as error:
-        raise DataError(f"{path}: {_describe(error)}") from None
-    except (EOFError, zlib.error) as error:
-        raise DataError(f"{path}: corrupt gzip data ({error})") from None
+    with _reading(path) as f:
+        head = _read_header(f)
     return _parse_header(head, path)[1]
 
 
@@ -81,11 +73,19 @@ _CHUNK = 1 << 20                # bytes decompressed at a time
 _TRAILING_LIMIT = 16 * _CHUNK   # trailing bytes counted before giving up counting
 
 
-def _open(path: str | os.PathLike) -> io.BufferedIOBase:
-    """The file, decompressing on the fly when it starts with the gzip magic number."""
-    with open(path, "rb") as f:
-        compressed = f.read(2) == _GZIP_MAGIC
-    return gzip.open(path, "rb") if compressed else open(path, "rb")
+@contextmanager
+def _reading(path: str | os.PathLike) -> Iterator[io.BufferedIOBase]:
+    """The open file, decompressed on the fly when it starts with the gzip magic number. A read
+    error or corrupt gzip data becomes a one-line DataError naming the file."""
+    try:
+        with open(path, "rb") as f:
+            compressed = f.read(2) == _GZIP_MAGIC
+        with (gzip.open if compressed else open)(path, "rb") as f:
+            yield f
+    except (gzip.BadGzipFile, EOFError, zlib.error) as error:   # BadGzipFile is an OSError
+        raise DataError(f"{path}: corrupt gzip data ({error})") from None
+    except OSError as error:
+        raise DataError(f"{path}: cannot read ({error.strerror or error})") from None
 
 
 def _read_header(f: io.BufferedIOBase) -> bytes:
@@ -126,15 +126,8 @@ def _count_rest(f: io.BufferedIOBase) -> int:
     return count
 
 
-def _describe(error: OSError) -> str:
-    """A one-line description of a read error; bad gzip framing counts as corrupt data."""
-    if isinstance(error, gzip.BadGzipFile):
-        return f"corrupt gzip data ({error})"
-    return f"cannot read ({error.strerror or error})"
-
-
-def _parse_header(raw: bytes, path: str | os.PathLike) -> tuple[np.dtype, tuple[int, ...], int]:
-    """(dtype, dims, offset of the data) from the header of an IDX file's bytes."""
+def _parse_header(raw: bytes, path: str | os.PathLike) -> tuple[np.dtype, tuple[int, ...]]:
+    """(dtype, dims) from the header bytes of an IDX file."""
     if not raw:
         raise DataError(f"{path}: empty file")
     if len(raw) < 4 or raw[:2] != b"\x00\x00":
@@ -149,12 +142,12 @@ def _parse_header(raw: bytes, path: str | os.PathLike) -> tuple[np.dtype, tuple[
     if ndim > 64:                       # NumPy's limit (NPY_MAXDIMS); found by tests/test_fuzz.py
         raise DataError(f"{path}: IDX header says the array has {ndim} dimensions; "
                         "at most 64 are supported")
-    offset = 4 + 4 * ndim
-    if len(raw) < offset:
-        raise DataError(f"{path}: truncated header: {ndim} dimensions need {offset} bytes, "
+    size = 4 + 4 * ndim
+    if len(raw) < size:
+        raise DataError(f"{path}: truncated header: {ndim} dimensions need {size} bytes, "
                         f"file has {len(raw)}")
     dims = tuple(int(d) for d in np.frombuffer(raw, ">u4", count=ndim, offset=4))
-    return TYPE_CODES[code], dims, offset
+    return TYPE_CODES[code], dims
 
 
 def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
