@@ -52,40 +52,17 @@ def fashion_batch(batch: int, rng: np.random.Generator) -> tuple[np.ndarray, np.
     return Standardize.fit(x)(x).reshape(batch, -1), y
 
 
-def scratchnn_step(rng: np.random.Generator):
-    model = MultiLayerNet(784, SIZES, 10, rng=rng)
-    model[1].input_grad = False        # as the Trainer does: no gradient for the data (as torch)
-    loss_fn = snn.losses.SoftmaxCrossEntropy()
-    optimizer = snn.optim.Adam(model.parameters(), lr=1e-3)
-
-    def step(x, y):
-        loss = loss_fn.forward(model.forward(x), y)
-        optimizer.zero_grad()
-        model.backward(loss_fn.backward())
-        optimizer.step()
-        return loss
-    return step
-
-
-def torch_step():
+def torch_mlp():
     layers = []
     for fan_in, fan_out in zip((784, *SIZES[:-1]), SIZES, strict=True):
         layers += [torch.nn.Linear(fan_in, fan_out), torch.nn.ReLU()]
-    model = torch.nn.Sequential(*layers, torch.nn.Linear(SIZES[-1], 10))
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-
-    def step(x, y):
-        optimizer.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(x), y)
-        loss.backward()
-        optimizer.step()
-        return loss.item()
-    return step
+    return torch.nn.Sequential(*layers, torch.nn.Linear(SIZES[-1], 10))
 
 
 def scratchnn_sequential_step(model):
-    """A training step of a scratchnn Sequential: no gradient for the data, as the Trainer."""
-    model[0].input_grad = False
+    """A training step of a scratchnn Sequential. Its first Linear or Conv2d computes no
+    gradient for the data, as in the Trainer (and as torch does for inputs)."""
+    next(layer for layer in model if hasattr(layer, "input_grad")).input_grad = False
     loss_fn = snn.losses.SoftmaxCrossEntropy()
     optimizer = snn.optim.Adam(model.parameters(), lr=1e-3)
 
@@ -129,25 +106,29 @@ def torch_bn_convnet(channels=(32, 64), hidden=128, dropout=0.5):
                          nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 10))
 
 
-def compare(label: str, ours, theirs, x, y, steps: int) -> None:
-    """Time both steps alternating step by step, then in blocks; print medians and the ratio."""
+def compare(label: str, ours, theirs, x, y, steps: int, warmup: int = 10,
+            decimals: int = 2) -> None:
+    """Time both steps alternating step by step (so both see the same load), then in blocks of
+    steps // 5 (each with the cores to itself); print medians and the ratio."""
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    for _ in range(10):                                   # warm-up
+    for _ in range(warmup):                               # caches, allocator, BLAS threads
         ours(x, y)
         theirs(xt, yt)
     t_ours, t_theirs = [], []
     for _ in range(steps):
         t_ours.append(timed(ours, x, y))
         t_theirs.append(timed(theirs, xt, yt))
+    block = max(1, steps // 5)
     b_ours, b_theirs = [], []
     for _ in range(5):
-        b_ours += [timed(ours, x, y) for _ in range(max(1, steps // 5))]
-        b_theirs += [timed(theirs, xt, yt) for _ in range(max(1, steps // 5))]
+        b_ours += [timed(ours, x, y) for _ in range(block)]
+        b_theirs += [timed(theirs, xt, yt) for _ in range(block)]
     print(f"{label}, median of {steps} steps")
     for how, a, b in (("alternating step by step", t_ours, t_theirs),
-                      (f"in blocks of {max(1, steps // 5)} steps", b_ours, b_theirs)):
+                      (f"in blocks of {block} steps", b_ours, b_theirs)):
         a, b = statistics.median(a) * 1e3, statistics.median(b) * 1e3
-        print(f"  {how:26s} scratchnn {a:.2f} ms   PyTorch {b:.2f} ms   ratio {a / b:.2f}x")
+        print(f"  {how:26s} scratchnn {a:.{decimals}f} ms   PyTorch {b:.{decimals}f} ms   "
+              f"ratio {a / b:.2f}x")
 
 
 def naive_speedup(x: np.ndarray, rng: np.random.Generator) -> None:
@@ -191,26 +172,11 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(0)
     x, y = fashion_batch(args.batch, rng)
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    ours, theirs = scratchnn_step(rng), torch_step()
-    for _ in range(50):                                   # warm-up: caches, allocator, BLAS
-        ours(x, y)
-        theirs(xt, yt)
-    t_ours, t_theirs = [], []
-    for _ in range(args.steps):                           # alternate, so both see the same load
-        t_ours.append(timed(ours, x, y))
-        t_theirs.append(timed(theirs, xt, yt))
-    b_ours, b_theirs = [], []
-    for _ in range(5):                                    # blocks: each with the cores to itself
-        b_ours += [timed(ours, x, y) for _ in range(args.steps // 5)]
-        b_theirs += [timed(theirs, xt, yt) for _ in range(args.steps // 5)]
-    print(f"MLP 784-{'-'.join(map(str, SIZES))}-10, batch {args.batch}, Adam, float32, "
-          f"{args.threads} threads, median of {args.steps} steps "
-          f"(OPENBLAS_THREAD_TIMEOUT={os.environ['OPENBLAS_THREAD_TIMEOUT']})")
-    for label, a, b in (("alternating step by step", t_ours, t_theirs),
-                        (f"in blocks of {args.steps // 5} steps", b_ours, b_theirs)):
-        a, b = statistics.median(a) * 1e3, statistics.median(b) * 1e3
-        print(f"  {label:26s} scratchnn {a:.3f} ms   PyTorch {b:.3f} ms   ratio {a / b:.2f}x")
+    compare(f"MLP 784-{'-'.join(map(str, SIZES))}-10, batch {args.batch}, Adam, float32, "
+            f"{args.threads} threads (OPENBLAS_THREAD_TIMEOUT="
+            f"{os.environ['OPENBLAS_THREAD_TIMEOUT']})",
+            scratchnn_sequential_step(MultiLayerNet(784, SIZES, 10, rng=rng)),
+            torch_sequential_step(torch_mlp()), x, y, args.steps, warmup=50, decimals=3)
     if args.conv_steps <= 0:
         return
     x100, y100 = fashion_batch(100, rng)
