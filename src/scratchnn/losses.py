@@ -95,3 +95,22 @@ class MSE(_Loss):
 
     def backward(self) -> np.ndarray:
         return F.mse_backward(self._saved())
+
+
+def weight_matrices(model) -> list:
+    """The parameters a course-style L2 term applies to: every `*.weight` with ndim >= 2
+    (Linear and Conv2d weights; not biases, not batch-norm scales)."""
+    return [p for name, p in model.named_parameters()
+            if name.rsplit(".", 1)[-1] == "weight" and p.data.ndim >= 2]
+
+
+def l2_penalty(weights, reg: float) -> float:
+    """The course-style L2 term (CS231n `reg`, the book's `weight_decay_lambda`): adds
+    reg * W to each weight's gradient (where it has one) and returns reg/2 * sum ||W||^2, the
+    amount to add to the reported loss. This is not the optimizer's `weight_decay`."""
+    total = 0.0
+    for p in weights:
+        if p.grad is not None:
+            p.grad = p.grad + reg * p.data        # a new array: a shared grad stays untouched
+        total += float(np.vdot(p.data, p.data))
+    return 0.5 * reg * total
