@@ -22,3 +22,12 @@ class ConfigError(ScratchnnError, ValueError):
 class DivergenceError(ScratchnnError):
     """Training met a non-finite loss or gradient (the message names the step and the first
     layer where values stopped being finite)."""
+
+
+def one_line(error: BaseException | str, limit: int = 200) -> str:
+    """An error (or text) as one line of at most `limit` characters, for a one-line message:
+    whitespace runs become single spaces; an empty message becomes the exception's type name."""
+    text = " ".join(str(error).split())
+    if not text and isinstance(error, BaseException):
+        text = type(error).__name__
+    return text if len(text) <= limit else text[:limit] + "..."

@@ -103,6 +103,28 @@ def test_npz_with_a_test_split_refuses_test_fraction(tmp_path):
         load(tmp_path / "d.npz", test_fraction=0.3)
 
 
+def test_npz_dataset_zip_bomb_and_pickled_objects_are_refused_in_one_line(tmp_path,
+                                                                          monkeypatch):
+    import pickle
+    import zipfile
+
+    bomb = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("x.npy", b"\x00" * (64 * 2**20))          # 64 MiB of zeros
+    assert bomb.stat().st_size < 2**20
+    with pytest.raises(DataError) as caught:
+        load(bomb)
+    assert "uncompressed" in _one_line_error(caught, bomb)
+
+    ran = []
+    monkeypatch.setattr(pickle, "loads", lambda *a, **k: ran.append(a))
+    evil = tmp_path / "evil.npz"
+    np.savez(evil, x=np.array([[print, 1]], dtype=object), y=np.array([0]))
+    with pytest.raises(DataError) as caught:
+        load(evil)
+    assert "holds object arrays" in _one_line_error(caught, evil) and not ran
+
+
 # -- CSV --------------------------------------------------------------------------------------
 
 def _write_csv(path, header, rows):

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from scratchnn.data.dataset import Dataset, hold_out
-from scratchnn.errors import DataError
+from scratchnn.errors import DataError, one_line
 
 TEST_FRACTION = 0.2
 
@@ -63,7 +63,7 @@ def _read(path: Path, label_column: str) -> tuple[np.ndarray, np.ndarray]:
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise DataError(f"{path}: cannot read as CSV ({_one_line(error)})") from None
+        raise DataError(f"{path}: cannot read as CSV ({one_line(error)})") from None
     if not header:
         raise DataError(f"{path}: empty file (a header row naming the columns is needed)")
     header = [h.strip() for h in header]
@@ -139,8 +139,4 @@ def _encode(labels: np.ndarray, path: Path) -> tuple[tuple[str, ...], np.ndarray
 def _malformed(path: Path, error: ValueError) -> DataError:
     if isinstance(error, DataError):
         return error
-    return DataError(f"{path}: malformed CSV ({_one_line(error).split('; use `usecols`')[0]})")
-
-
-def _one_line(error: Exception) -> str:
-    return " ".join(str(error).split())[:200] or type(error).__name__
+    return DataError(f"{path}: malformed CSV ({one_line(error).split('; use `usecols`')[0]})")

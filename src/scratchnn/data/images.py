@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from scratchnn.data.dataset import Dataset, hold_out
-from scratchnn.errors import DataError
+from scratchnn.errors import DataError, one_line
 
 SUFFIXES = (".png", ".jpg", ".jpeg")
 GRAY_MODES = ("1", "L", "LA", "I;16", "I;16L", "I;16B")
@@ -96,8 +96,7 @@ def read_image(path: str | os.PathLike, image_size: tuple[int, int] | None = Non
     except DataError:
         raise
     except Exception as error:  # noqa: BLE001 - Pillow signals bad files with many types
-        message = " ".join(str(error).split()) or type(error).__name__
-        raise DataError(f"{path}: not a readable image ({message})") from None
+        raise DataError(f"{path}: not a readable image ({one_line(error)})") from None
 
 
 def _read_split(directory: Path, classes: tuple[str, ...],

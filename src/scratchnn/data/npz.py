@@ -1,4 +1,4 @@
-"""Your own arrays in an .npz file (np.savez), read with allow_pickle=False.
+"""Your own arrays in an .npz file (np.savez), read safely (scratchnn.data.arrayfile).
 
     np.savez("mine.npz", x=images, y=labels)                                  # one split
     np.savez("mine.npz", x_train=..., y_train=..., x_test=..., y_test=...)    # or both
@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from scratchnn.data.arrayfile import read_npz
 from scratchnn.data.dataset import Dataset, hold_out
 from scratchnn.errors import DataError
 
@@ -27,7 +28,7 @@ def load_npz(path: str | os.PathLike, name: str | None = None, *,
              test_fraction: float | None = None) -> Dataset:
     """Read an .npz of x/y or x_train/y_train/x_test/y_test (+ x_val/y_val, classes)."""
     path = Path(path)
-    arrays = _read(path)
+    arrays = read_npz(path, ".npz file")      # no pickle, no zip bomb
     if {"x_train", "y_train", "x_test", "y_test"} <= arrays.keys():
         if test_fraction is not None:
             raise DataError(f"{path}: has a test split; test_fraction applies only to x/y files")
@@ -65,32 +66,6 @@ def load_npz(path: str | os.PathLike, name: str | None = None, *,
         return Dataset(name, classes=classes, **split)
     except DataError as error:
         raise DataError(f"{path}: {error}") from None
-
-
-def _read(path: Path) -> dict[str, np.ndarray]:
-    try:
-        with open(path, "rb") as f:       # our own handle: closed even when numpy fails midway
-            archive = np.load(f, allow_pickle=False)
-            if not isinstance(archive, np.lib.npyio.NpzFile):
-                raise DataError(f"{path}: a single array (.npy), not an .npz archive of x and y")
-            return {key: archive[key] for key in archive.files}
-    except DataError:
-        raise
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except ValueError as error:
-        if "Object arrays" in str(error):
-            raise DataError(f"{path}: holds object arrays, which would need unpickling; "
-                            "store numbers (and classes as a string array)") from None
-        if "pickled" in str(error):   # neither a zip archive nor a .npy header
-            raise DataError(f"{path}: not an .npz file (no zip archive inside)") from None
-        raise DataError(f"{path}: not a readable .npz file ({_one_line(error)})") from None
-    except Exception as error:  # noqa: BLE001 - BadZipFile, EOFError, OSError, zlib.error, ...
-        raise DataError(f"{path}: not a readable .npz file ({_one_line(error)})") from None
-
-
-def _one_line(error: Exception) -> str:
-    return " ".join(str(error).split())[:200] or type(error).__name__
 
 
 def _images(x: np.ndarray, path: Path, key: str) -> np.ndarray:

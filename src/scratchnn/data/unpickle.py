@@ -27,7 +27,7 @@ import pickle
 
 import numpy as np
 
-from scratchnn.errors import DataError
+from scratchnn.errors import DataError, one_line
 
 # Plain number types an array in a batch file may have (no objects, no records, no strings).
 DTYPES = frozenset({"u1", "i1", "u2", "i2", "u4", "i4", "u8", "i8", "f4", "f8"})
@@ -136,7 +136,7 @@ class RestrictedUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str):
         stand_in = ALLOWED.get((module, name))
         if stand_in is None:
-            raise pickle.UnpicklingError(f"refused to call {_one_line(f'{module}.{name}')}")
+            raise pickle.UnpicklingError(f"refused to call {one_line(f'{module}.{name}')}")
         return stand_in
 
     def persistent_load(self, pid):
@@ -155,14 +155,14 @@ def restricted_load(path: str | os.PathLike):
     except OSError as error:
         raise DataError(f"{path}: cannot read ({error.strerror or error})") from None
     except pickle.UnpicklingError as error:
-        message = _one_line(str(error))
+        message = one_line(error)
         if message.startswith("refused"):
             raise DataError(f"{path}: {message} (a CIFAR batch holds only dicts, lists, str, "
                             "bytes, ints and uint8 arrays; this file may be malicious)") from None
         raise DataError(f"{path}: not a valid pickle ({message})") from None
     except Exception as error:  # noqa: BLE001 - any malformed pickle: EOFError, ValueError, ...
         raise DataError(f"{path}: not a valid pickle ({type(error).__name__}: "
-                        f"{_one_line(str(error))})") from None
+                        f"{one_line(error)})") from None
     if isinstance(obj, dict):
         for key, value in obj.items():
             if isinstance(value, _ArrayStandIn):
@@ -170,8 +170,3 @@ def restricted_load(path: str | os.PathLike):
                     raise DataError(f"{path}: an array without its data")
                 obj[key] = value.array
     return obj
-
-
-def _one_line(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit] + "..."

@@ -44,7 +44,7 @@ from scratchnn.errors import ConfigError, DataError
 from scratchnn.train.guard import generators
 from scratchnn.train.history import History
 from scratchnn.train.preprocess import Standardize
-from scratchnn.train.storage import META_KEY, checksum, fsync_directory, read_npz, write_synced
+from scratchnn.train.storage import META_KEY, checksum, fsync_directory, read_verified, write_synced
 
 FORMAT = "scratchnn-checkpoint"
 VERSION = 1
@@ -198,20 +198,9 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
 
 def read_checkpoint_file(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
     """(arrays, meta) of one checkpoint file, verified: format, version, checksum, metadata."""
-    arrays, meta = read_npz(path, "checkpoint")
-    if meta.get("format") != FORMAT:
-        hint = (" (a model file; to continue training, resume from the run directory)"
-                if meta.get("format") == "scratchnn-model" else "")
-        raise DataError(f"{path}: not a scratchnn checkpoint{hint}")
-    version = meta.get("version")
-    if type(version) is not int or version < 1:
-        raise DataError(f"{path}: bad checkpoint format version {version!r}")
-    if version > VERSION:
-        raise DataError(f"{path}: checkpoint format version {version} is newer than this "
-                        f"scratchnn reads ({VERSION}); upgrade scratchnn")
-    stored = meta.pop("sha256", None)
-    if stored != checksum(arrays, meta):
-        raise DataError(f"{path}: checksum mismatch: the checkpoint is corrupt")
+    arrays, meta = read_verified(path, "checkpoint", FORMAT, VERSION, others={
+        "scratchnn-model": " (a model file; to continue training, resume from the run "
+                           "directory)"})
     for key, expected in _META_TYPES.items():
         value = meta.get(key)
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):

@@ -15,7 +15,7 @@ import numpy as np
 from scratchnn import models
 from scratchnn.errors import DataError, ScratchnnError
 from scratchnn.layer import Sequential
-from scratchnn.train.storage import META_KEY, checksum, read_npz, save_npz
+from scratchnn.train.storage import META_KEY, checksum, read_verified, save_npz
 
 FORMAT = "scratchnn-model"
 VERSION = 2     # 2: the checksum covers the metadata too (1: the weights only; still read)
@@ -34,23 +34,9 @@ def save_model(path: str | Path, model: Sequential, meta: dict) -> None:
 def read_model_file(path: str | Path) -> tuple[dict[str, np.ndarray], dict]:
     """-> (state, meta), verified; a one-line DataError for a missing, truncated or corrupt file,
     one of another format, or of a newer format version."""
-    arrays, meta = read_npz(path, "model file")
-    if meta.get("format") != FORMAT:
-        hint = (" (a training checkpoint: `scratchnn train --resume` continues it)"
-                if meta.get("format") == "scratchnn-checkpoint" else "")
-        raise DataError(f"{path}: not a scratchnn model file{hint}")
-    version = meta.get("version")
-    if type(version) is not int or version < 1:
-        raise DataError(f"{path}: bad model format version {version!r}")
-    if version > VERSION:
-        raise DataError(f"{path}: model format version {version} is newer than this "
-                        f"scratchnn reads ({VERSION}); upgrade scratchnn")
-    stored = meta.pop("sha256", None)
-    expected = checksum(arrays) if version == 1 else checksum(arrays, meta)
-    meta["sha256"] = stored
-    if stored != expected:
-        raise DataError(f"{path}: checksum mismatch: the file is corrupt")
-    return arrays, meta
+    return read_verified(path, "model file", FORMAT, VERSION, weights_only_before=2, others={
+        "scratchnn-checkpoint": " (a training checkpoint: `scratchnn train --resume` continues "
+                                "it)"})
 
 
 def _check_sizes(meta: dict, state: dict[str, np.ndarray], path) -> None:

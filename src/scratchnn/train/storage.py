@@ -1,11 +1,11 @@
-"""Files that survive a crash and cannot run code: atomic writes, and .npz reading that turns every
-kind of bad file into one DataError.
+"""Files that survive a crash and cannot run code: atomic writes, and the reading and checking
+(format, version, checksum) of scratchnn's own .npz files, with every kind of bad file one
+DataError.
 
 An atomic write goes to NAME.tmp in the same directory, is flushed and fsynced, then renamed over
 NAME with os.replace (atomic on POSIX and Windows), and the directory is fsynced so the rename
 itself is on disk. A reader, or the next run after a crash, sees the old file or the new one,
-never a mix. .npz files are read with allow_pickle=False: an array of Python objects (a pickle)
-is refused, never unpickled.
+never a mix. .npz files are read by scratchnn.data.arrayfile: no pickle, no zip bomb.
 """
 
 from __future__ import annotations
@@ -13,20 +13,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
-from scratchnn.errors import DataError
+from scratchnn.data import arrayfile
+from scratchnn.errors import DataError, one_line
 
 META_KEY = "__meta__"        # the JSON metadata entry of a scratchnn .npz file
-
-# A member may expand at most this much when decompressed (scratchnn writes uncompressed npz;
-# the limit only stops a "zip bomb" from filling memory).
-_MAX_RATIO = 200
 
 
 def temp_path(path: Path) -> Path:
@@ -104,65 +100,48 @@ def read_npz(path: str | os.PathLike, what: str) -> tuple[dict[str, np.ndarray],
     """Every array of a scratchnn .npz file and its JSON metadata -> (arrays, meta).
 
     `what` names the kind of file in messages ("model file", "checkpoint"). Anything wrong with
-    the file (missing, truncated, not a zip, pickled objects, a bad or missing metadata entry)
-    raises a one-line DataError; no other exception escapes, and nothing in the file is run.
+    the file (missing, truncated, not a zip, a zip bomb, pickled objects, a bad or missing
+    metadata entry) raises a one-line DataError; nothing in the file is run.
     """
-    name = str(path)
-    try:
-        size = os.path.getsize(path)
-    except FileNotFoundError:
-        raise DataError(f"{name}: no such {what}") from None
-    except OSError as error:
-        raise DataError(f"{name}: cannot read the {what} ({error.strerror or error})") from None
-    if size == 0:
-        raise DataError(f"{name}: empty file, not a {what}")
-    try:
-        with open(path, "rb") as f:
-            start = f.read(6)
-    except OSError as error:
-        raise DataError(f"{name}: cannot read the {what} ({error.strerror or error})") from None
-    if not start.startswith((b"PK\x03\x04", b"PK\x05\x06", b"\x93NUMPY")):
-        # np.load would take anything else for a pickle (and suggest unpickling it)
-        raise DataError(f"{name}: not a {what}: an .npz file is a zip archive, this one starts "
-                        f"with {start[:4]!r}")
-    try:
-        _check_zip(path, size)
-        loaded = np.load(path, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):     # a bare .npy array
-            raise DataError(f"a single {loaded.dtype} array of shape {loaded.shape}, "
-                            "not an .npz archive")
-        with loaded as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except DataError as error:
-        raise DataError(f"{name}: not a readable {what} ({error})") from None
-    except Exception as error:  # noqa: BLE001 - a damaged zip or .npy fails in many ways
-        raise DataError(f"{name}: not a readable {what} "
-                        f"({type(error).__name__}: {_one_line(error)})") from None
+    arrays = arrayfile.read_npz(path, what)
     meta = arrays.pop(META_KEY, None)
     if meta is None:
-        raise DataError(f"{name}: not a scratchnn {what} (no {META_KEY} entry)")
-    if meta.dtype.kind != "U" or meta.ndim != 0:
-        raise DataError(f"{name}: corrupt metadata (a {meta.dtype} array, expected JSON text)")
+        raise DataError(f"{path}: not a scratchnn {what} (no {META_KEY} entry)")
+    return arrays, parse_meta(meta, path)
+
+
+def parse_meta(entry: np.ndarray, path) -> dict:
+    """The __meta__ entry of a scratchnn .npz -> its JSON object; DataError when corrupt."""
+    if entry.dtype.kind != "U" or entry.ndim != 0:
+        raise DataError(f"{path}: corrupt metadata (a {entry.dtype} array, expected JSON text)")
     try:
-        meta = json.loads(str(meta))
+        meta = json.loads(str(entry))
     except (ValueError, RecursionError) as error:
-        raise DataError(f"{name}: corrupt metadata ({_one_line(error)})") from None
+        raise DataError(f"{path}: corrupt metadata ({one_line(error, 160)})") from None
     if not isinstance(meta, dict):
-        raise DataError(f"{name}: corrupt metadata (not a JSON object)")
+        raise DataError(f"{path}: corrupt metadata (not a JSON object)")
+    return meta
+
+
+def read_verified(path: str | os.PathLike, what: str, format: str, version: int, *,
+                  others: dict[str, str] | None = None, weights_only_before: int = 0
+                  ) -> tuple[dict[str, np.ndarray], dict]:
+    """(arrays, meta without "sha256") of a scratchnn file of `format`, checked: the format
+    (`others` maps another format to a hint), a version from 1 to `version`, the sha256.
+    Versions below `weights_only_before` had a checksum over the arrays only."""
+    arrays, meta = read_npz(path, what)
+    kind = what.split()[0]                                # "model file" -> "model"
+    if meta.get("format") != format:
+        hint = (others or {}).get(meta.get("format"), "")
+        raise DataError(f"{path}: not a scratchnn {what}{hint}")
+    found = meta.get("version")
+    if type(found) is not int or found < 1:
+        raise DataError(f"{path}: bad {kind} format version {found!r}")
+    if found > version:
+        raise DataError(f"{path}: {kind} format version {found} is newer than this "
+                        f"scratchnn reads ({version}); upgrade scratchnn")
+    stored = meta.pop("sha256", None)
+    expected = checksum(arrays) if found < weights_only_before else checksum(arrays, meta)
+    if stored != expected:
+        raise DataError(f"{path}: checksum mismatch: the {what} is corrupt")
     return arrays, meta
-
-
-def _check_zip(path: str | os.PathLike, size: int) -> None:
-    """Refuse archives whose members would expand to far more than the file holds."""
-    if not zipfile.is_zipfile(path):
-        return                           # np.load says what it is (a .npy, a pickle, ...)
-    with zipfile.ZipFile(path) as archive:
-        declared = sum(info.file_size for info in archive.infolist())
-    if declared > _MAX_RATIO * size + 2**20:
-        raise DataError(f"its members claim {declared} bytes uncompressed from a {size}-byte "
-                        "file")
-
-
-def _one_line(error: BaseException, limit: int = 160) -> str:
-    text = " ".join(str(error).split())
-    return text if len(text) <= limit else text[:limit] + "..."
