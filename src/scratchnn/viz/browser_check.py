@@ -1,0 +1,252 @@
+"""Open a page in headless Chromium with the network unreachable, and list what went wrong.
+
+    result = check_page("runs/a/report.html")      # a file, or an http://127.0.0.1:PORT/ URL
+    assert result.ok, "\\n".join(result.problems)
+
+Speaks the Chrome DevTools protocol over `--remote-debugging-pipe` (no port, no extra package):
+while the page loads it records every console error, uncaught exception and failed resource; after
+the load event it reads every <img> (an image that did not decode has naturalWidth 0). The network
+is unreachable: every request not to the loopback interface goes to a proxy that refuses it, and
+host names other than localhost do not resolve. Used by the tests of every page scratchnn writes
+or serves; stdlib only, and never imported by `import scratchnn`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "chrome")
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-extensions", "--disable-dev-shm-usage", "--hide-scrollbars",
+         "--remote-debugging-pipe")
+IMAGES = """JSON.stringify(Array.from(document.images, i => ({
+    src: i.currentSrc || i.src, alt: i.alt, complete: i.complete, width: i.naturalWidth})))"""
+
+_TRAMPOLINE = ("import os, sys; os.dup2(int(sys.argv[1]), 3); os.dup2(int(sys.argv[2]), 4); "
+               "os.execv(sys.argv[3], sys.argv[3:])")
+
+
+def find_chromium() -> str | None:
+    """The path of a Chromium (or Chrome) executable ($CHROMIUM first), or None."""
+    override = os.environ.get("CHROMIUM")
+    if override:
+        return shutil.which(override)
+    return next((path for path in map(shutil.which, CANDIDATES) if path), None)
+
+
+class BrowserError(RuntimeError):
+    """Chromium could not be started, or did not answer in time."""
+
+
+@dataclass
+class PageImage:
+    src: str
+    alt: str
+    complete: bool
+    width: int            # naturalWidth: 0 when the image did not load or decode
+
+    @property
+    def loaded(self) -> bool:
+        return self.complete and self.width > 0
+
+
+@dataclass
+class PageCheck:
+    """What one page load showed: its images, console errors and uncaught exceptions."""
+
+    url: str
+    load_error: str | None = None      # the page itself did not open (net::ERR_FILE_NOT_FOUND...)
+    images: list[PageImage] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+    exceptions: list[str] = field(default_factory=list)
+    screenshot: bytes | None = None
+
+    @property
+    def broken(self) -> list[PageImage]:
+        return [image for image in self.images if not image.loaded]
+
+    @property
+    def problems(self) -> list[str]:
+        """One line per failure: the page or an image did not load, a console error, an
+        uncaught exception."""
+        return ([f"page did not open: {self.load_error}"] * (self.load_error is not None)
+                + [f"image did not load: {image.alt or image.src[:80]}" for image in self.broken]
+                + [f"console error: {text}" for text in self.console_errors]
+                + [f"uncaught exception: {text}" for text in self.exceptions])
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check_page(page: str | os.PathLike, *, chromium: str | None = None, width: int = 1200,
+               height: int = 900, screenshot: bool = False, timeout: float = 60.0) -> PageCheck:
+    """Load `page` (a file path or a URL) in a fresh headless Chromium profile and report.
+
+    screenshot: also capture the whole page as PNG bytes (`PageCheck.screenshot`).
+    Raises BrowserError when there is no Chromium or it does not answer within `timeout` s.
+    """
+    binary = chromium or find_chromium()
+    if binary is None:
+        raise BrowserError("no chromium found (apt-get install chromium)")
+    url = str(page) if "://" in str(page) else Path(page).resolve().as_uri()
+    with tempfile.TemporaryDirectory(prefix="scratchnn-browser-") as profile, \
+            socket.socket() as refuser, _DevTools(binary, profile, width, height,
+                                                   _closed_port(refuser)) as browser:
+        return browser.check(url, screenshot, time.monotonic() + timeout)
+
+
+def _closed_port(sock: socket.socket) -> int:
+    """A loopback port that refuses connections (bound, never listening): the browser's proxy."""
+    sock.bind(("127.0.0.1", 0))
+    return sock.getsockname()[1]
+
+
+class _DevTools:
+    """One Chromium process driven over its DevTools pipe (fd 3 in, fd 4 out, JSON + NUL)."""
+
+    def __init__(self, binary: str, profile: str, width: int, height: int, proxy_port: int):
+        self.commands_r, self.commands_w = os.pipe()
+        self.replies_r, self.replies_w = os.pipe()
+        flags = [*FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}",
+                 f"--proxy-server=http://127.0.0.1:{proxy_port}",
+                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
+                 "about:blank"]
+        # A tiny Python trampoline puts our pipe ends on fds 3 and 4, where Chromium expects
+        # them (dash cannot redirect fds above 9; preexec_fn is unsafe with threads).
+        self.log = Path(profile) / "chromium.log"
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", _TRAMPOLINE, str(self.commands_r), str(self.replies_w),
+                 binary, *flags], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                pass_fds=(self.commands_r, self.replies_w))
+        os.close(self.commands_r)
+        os.close(self.replies_w)
+        self.buffer = b""
+        self.events: list[dict] = []
+        self.next_id = 0
+
+    def __enter__(self) -> _DevTools:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self.process.wait(timeout=5)            # after Browser.close
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        os.close(self.commands_w)
+        os.close(self.replies_r)
+
+    def check(self, url: str, screenshot: bool, deadline: float) -> PageCheck:
+        target = self.call("Target.createTarget", {"url": "about:blank"}, deadline=deadline)
+        session = self.call("Target.attachToTarget", {"targetId": target["targetId"],
+                                                      "flatten": True}, deadline=deadline)
+        session = session["sessionId"]
+        for domain in ("Runtime", "Log", "Page"):
+            self.call(f"{domain}.enable", session=session, deadline=deadline)
+        navigation = self.call("Page.navigate", {"url": url}, session=session, deadline=deadline)
+        result = PageCheck(url)
+        if navigation.get("errorText"):
+            result.load_error = f"{url}: {navigation['errorText']}"
+        else:
+            self.wait_for("Page.loadEventFired", session, deadline)
+            images = self.call("Runtime.evaluate", {"expression": IMAGES, "returnByValue": True},
+                               session=session, deadline=deadline)
+            result.images = [PageImage(**i) for i in json.loads(images["result"]["value"])]
+            if screenshot:
+                result.screenshot = self.capture(session, deadline)
+        self._collect(result, session)
+        self.call("Browser.close", deadline=deadline)
+        return result
+
+    def capture(self, session: str, deadline: float) -> bytes:
+        """The whole page (not only the window) as PNG bytes."""
+        import base64
+
+        size = self.call("Page.getLayoutMetrics", session=session, deadline=deadline)
+        size = size["cssContentSize"]
+        clip = {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}
+        shot = self.call("Page.captureScreenshot", {"format": "png", "clip": clip,
+                                                    "captureBeyondViewport": True},
+                         session=session, deadline=deadline)
+        return base64.b64decode(shot["data"])
+
+    def _collect(self, result: PageCheck, session: str) -> None:
+        """Console errors and exceptions among the events received so far."""
+        for event in self.events:
+            if event.get("sessionId") != session:
+                continue
+            method, params = event["method"], event.get("params", {})
+            if method == "Runtime.exceptionThrown":
+                details = params["exceptionDetails"]
+                text = details.get("exception", {}).get("description") or details.get("text")
+                result.exceptions.append(str(text).splitlines()[0])
+            elif method == "Runtime.consoleAPICalled" and params["type"] in ("error", "assert"):
+                args = params.get("args", [])
+                result.console_errors.append(" ".join(
+                    str(a.get("value", a.get("description", ""))) for a in args))
+            elif method == "Log.entryAdded" and params["entry"]["level"] == "error":
+                entry = params["entry"]
+                where = f" ({entry['url'][:80]})" if entry.get("url") else ""
+                result.console_errors.append(entry["text"] + where)
+
+    def call(self, method: str, params: dict | None = None, *, session: str | None = None,
+             deadline: float) -> dict:
+        """Send one command and wait for its reply (events meanwhile are kept in self.events)."""
+        self.next_id += 1
+        message = {"id": self.next_id, "method": method, "params": params or {}}
+        if session:
+            message["sessionId"] = session
+        os.write(self.commands_w, json.dumps(message).encode() + b"\0")
+        while True:
+            reply = self._receive(deadline)
+            if reply.get("id") == self.next_id:
+                if "error" in reply:
+                    raise BrowserError(f"{method}: {reply['error'].get('message')}")
+                return reply.get("result", {})
+            if "method" in reply:
+                self.events.append(reply)
+
+    def wait_for(self, method: str, session: str, deadline: float) -> dict:
+        """The first event `method` of `session`, received already or from now on."""
+        def wanted(event: dict) -> bool:
+            return event.get("method") == method and event.get("sessionId") == session
+
+        for event in filter(wanted, self.events):
+            return event
+        while True:
+            event = self._receive(deadline)
+            if "method" in event:
+                self.events.append(event)
+                if wanted(event):
+                    return event
+
+    def _receive(self, deadline: float) -> dict:
+        while b"\0" not in self.buffer:
+            left = deadline - time.monotonic()
+            ready = select.select([self.replies_r], [], [], max(left, 0))[0]
+            chunk = os.read(self.replies_r, 1 << 20) if ready else b""
+            if not chunk:
+                raise BrowserError(self._failure("did not answer in time" if not ready
+                                                 else "closed the DevTools pipe"))
+            self.buffer += chunk
+        message, self.buffer = self.buffer.split(b"\0", 1)
+        return json.loads(message)
+
+    def _failure(self, what: str) -> str:
+        if self.process.poll() is not None:
+            stderr = self.log.read_text(errors="replace").strip()
+            return f"chromium exited ({self.process.returncode}): {stderr[-500:]}"
+        return f"chromium {what}"
