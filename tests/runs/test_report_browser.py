@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +21,7 @@ pytestmark = pytest.mark.skipif(
     find_chromium() is None,
     reason="no chromium: `make browser` installs Debian's chromium (as root with apt)")
 
+ROOT = Path(__file__).resolve().parents[2]
 PNG_1PX = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAA"
            "AABJRU5ErkJggg==")                                  # one pixel
 
@@ -94,3 +96,17 @@ def test_a_missing_page_is_reported_not_passed(tmp_path):
     result = check_page(tmp_path / "nothing.html")
     assert result.load_error and "ERR_FILE_NOT_FOUND" in result.load_error
     assert not result.ok
+
+
+def test_the_script_checks_a_report_and_saves_a_screenshot(report, tmp_path):
+    shot = tmp_path / "shot.png"
+    done = subprocess.run([sys.executable, "scripts/check_report.py", str(report),
+                           "--screenshot", str(shot)], capture_output=True, text=True,
+                          cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert re.fullmatch(r".*: \d+ images, 0 problems\n", done.stdout)
+    from PIL import Image
+
+    with Image.open(shot) as image:
+        assert image.width == 1200 and image.height > 900    # the whole page, not the window
+        assert image.convert("L").getextrema()[0] < 128       # something dark was drawn
