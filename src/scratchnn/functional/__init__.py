@@ -27,7 +27,16 @@ from scratchnn.functional.losses import (
     softmax_cross_entropy_backward,
     softmax_cross_entropy_forward,
 )
-from scratchnn.functional.norm import batchnorm_backward, batchnorm_eval, batchnorm_forward
+from scratchnn.functional.norm import (
+    batchnorm_backward,
+    batchnorm_eval,
+    batchnorm_forward,
+    groupnorm_backward,
+    groupnorm_forward,
+    layernorm_backward,
+    layernorm_forward,
+    running_average,
+)
 from scratchnn.functional.pool import (
     avgpool2d_backward,
     avgpool2d_forward,
@@ -43,13 +52,14 @@ __all__ = [
     "col2im", "conv2d_backward", "conv2d_forward", "im2col",
     "dropout_backward", "dropout_forward",
     "global_avgpool2d_backward", "global_avgpool2d_forward",
+    "groupnorm_backward", "groupnorm_forward", "layernorm_backward", "layernorm_forward",
     "leaky_relu_backward", "leaky_relu_forward",
     "linear_backward", "linear_forward",
     "log_softmax", "softmax",
     "maxpool2d_backward", "maxpool2d_forward",
     "mse_backward", "mse_forward",
     "multiclass_hinge_backward", "multiclass_hinge_forward",
-    "relu_backward", "relu_forward",
+    "relu_backward", "relu_forward", "running_average",
     "sigmoid_backward", "sigmoid_forward",
     "softmax_cross_entropy_backward", "softmax_cross_entropy_forward",
     "tanh_backward", "tanh_forward",

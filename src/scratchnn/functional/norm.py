@@ -71,3 +71,103 @@ def batchnorm_backward(dout: np.ndarray, cache: BatchNormCache
     dx -= _broadcast(dbeta / m, ndim)
     dx *= _broadcast(gamma * inv_std, ndim)
     return dx, dgamma, dbeta
+
+
+def running_average(running: np.ndarray, batch_stat: np.ndarray, momentum: float) -> np.ndarray:
+    """(1 - momentum) * running + momentum * batch_stat: torch's `momentum` weights the NEW value.
+
+    The courses' momentum weights the OLD value (CS231n, "Deep Learning from Scratch": 0.9);
+    pass 1 - their momentum."""
+    return (1 - momentum) * running + momentum * batch_stat
+
+
+# Layer and group norm standardise each sample over some of its own axes (no batch statistics,
+# no running averages: training and evaluation compute the same thing). With m values per
+# group, xhat = (x - mean) * inv_std and dxhat = dL/dxhat, the backward through the
+# standardisation is the batch-norm formula with the batch replaced by the group:
+#   dx = inv_std * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))
+def _standardize(x: np.ndarray, axes: tuple[int, ...], eps: float
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """(x - mean) / sqrt(var + eps) over `axes` (biased variance) -> (xhat, inv_std keepdims)."""
+    xhat = x - x.mean(axis=axes, keepdims=True)
+    inv_std = 1.0 / np.sqrt(np.mean(xhat * xhat, axis=axes, keepdims=True) + eps)
+    xhat *= inv_std
+    return xhat, inv_std
+
+
+def _standardize_backward(dxhat: np.ndarray, xhat: np.ndarray, inv_std: np.ndarray,
+                          axes: tuple[int, ...]) -> np.ndarray:
+    dx = xhat * -np.mean(dxhat * xhat, axis=axes, keepdims=True)
+    dx += dxhat
+    dx -= dxhat.mean(axis=axes, keepdims=True)
+    dx *= inv_std
+    return dx
+
+
+class LayerNormCache(NamedTuple):
+    xhat: np.ndarray
+    inv_std: np.ndarray     # keepdims: (N..., 1, ..., 1)
+    weight: np.ndarray | None
+    axes: tuple[int, ...]   # the normalised (trailing) axes
+
+
+def layernorm_forward(x: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None,
+                      normalized_ndim: int, eps: float
+                      ) -> tuple[np.ndarray, LayerNormCache]:
+    """Layer norm (Ba et al. 2016, arxiv.org/abs/1607.06450) over the last `normalized_ndim`
+    axes, then y = xhat * weight + bias elementwise, as torch.nn.LayerNorm.
+
+    Shapes: x (..., *S) with S the normalised shape; weight, bias S or None -> y like x.
+    """
+    axes = tuple(range(x.ndim - normalized_ndim, x.ndim))
+    xhat, inv_std = _standardize(x, axes, eps)
+    out = xhat if weight is None else xhat * weight
+    if bias is not None:
+        out = out + bias
+    return out, LayerNormCache(xhat, inv_std, weight, axes)
+
+
+def layernorm_backward(dout: np.ndarray, cache: LayerNormCache
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """dout (like x) -> dx, dweight, dbias (both shaped S, summed over the leading axes)."""
+    xhat, inv_std, weight, axes = cache
+    leading = tuple(range(dout.ndim - len(axes)))
+    dweight = np.sum(dout * xhat, axis=leading)
+    dbias = dout.sum(axis=leading)
+    dxhat = dout if weight is None else dout * weight
+    return _standardize_backward(dxhat, xhat, inv_std, axes), dweight, dbias
+
+
+class GroupNormCache(NamedTuple):
+    xhat: np.ndarray        # (N, G, C/G * spatial)
+    inv_std: np.ndarray     # (N, G, 1)
+    weight: np.ndarray      # (C,)
+    x_shape: tuple[int, ...]
+
+
+def groupnorm_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, num_groups: int,
+                      eps: float) -> tuple[np.ndarray, GroupNormCache]:
+    """Group norm (Wu & He 2018, arxiv.org/abs/1803.08494), as torch.nn.GroupNorm: the C
+    channels are split into num_groups contiguous groups, each sample's group is standardised
+    over its channels and all spatial positions, then y = xhat * weight[c] + bias[c].
+
+    Shapes: x (N, C, *spatial), C divisible by num_groups; weight, bias (C,) -> y like x.
+    """
+    n, c = x.shape[:2]
+    xhat, inv_std = _standardize(x.reshape(n, num_groups, -1), (2,), eps)
+    per_channel = (1, c) + (1,) * (x.ndim - 2)
+    out = xhat.reshape(x.shape) * weight.reshape(per_channel) + bias.reshape(per_channel)
+    return out, GroupNormCache(xhat, inv_std, weight, x.shape)
+
+
+def groupnorm_backward(dout: np.ndarray, cache: GroupNormCache
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """dout (N, C, *spatial) -> dx (same), dweight (C,), dbias (C,)."""
+    xhat, inv_std, weight, x_shape = cache
+    n, c = x_shape[:2]
+    others = (0,) + tuple(range(2, len(x_shape)))
+    dweight = np.sum(dout * xhat.reshape(x_shape), axis=others)
+    dbias = dout.sum(axis=others)
+    dxhat = dout * weight.reshape((1, c) + (1,) * (len(x_shape) - 2))
+    dx = _standardize_backward(dxhat.reshape(xhat.shape), xhat, inv_std, (2,))
+    return dx.reshape(x_shape), dweight, dbias

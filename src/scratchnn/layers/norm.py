@@ -11,8 +11,7 @@ import numpy as np
 
 from scratchnn import functional as F
 from scratchnn.errors import ConfigError, ShapeError
-from scratchnn.layer import Layer
-from scratchnn.layers.dense import check_float_input
+from scratchnn.layer import Layer, check_float_input
 from scratchnn.parameter import Parameter
 
 
@@ -75,3 +74,83 @@ class BatchNorm2d(_BatchNorm):
 
     ndim = 4
     axes = (0, 2, 3)
+
+
+class LayerNorm(Layer):
+    """Layer norm as torch.nn.LayerNorm: each sample standardised over its last
+    len(normalized_shape) axes (biased variance), then y = xhat * weight + bias elementwise.
+    No running statistics: train and eval compute the same thing.
+
+    Shapes: x (N, ..., *normalized_shape) -> same; weight, bias normalized_shape.
+    """
+
+    def __init__(self, normalized_shape: int | tuple[int, ...], eps: float = 1e-5,
+                 dtype=np.float32) -> None:
+        super().__init__()
+        shape = ((normalized_shape,) if isinstance(normalized_shape, int | np.integer)
+                 else tuple(normalized_shape))
+        if not shape or any(not isinstance(s, int | np.integer) or s < 1 for s in shape):
+            raise ConfigError(f"LayerNorm needs a normalized_shape of positive ints, got "
+                              f"{normalized_shape!r}")
+        self.normalized_shape, self.eps = tuple(int(s) for s in shape), eps
+        self.weight = Parameter(np.ones(self.normalized_shape, dtype), "weight")
+        self.bias = Parameter(np.zeros(self.normalized_shape, dtype), "bias")
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        check_float_input(self, x)
+        k = len(self.normalized_shape)
+        if x.ndim < k + 1 or x.shape[-k:] != self.normalized_shape:
+            raise ShapeError(f"LayerNorm expects input (N, ..., "
+                             f"{', '.join(map(str, self.normalized_shape))}), got {x.shape}")
+        out, cache = F.layernorm_forward(x, self.weight.data, self.bias.data, k, self.eps)
+        self._cache = cache if self.training else None
+        return out
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        dx, dweight, dbias = F.layernorm_backward(dout, self._saved())
+        self.weight.accumulate(dweight)
+        self.bias.accumulate(dbias)
+        return dx
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}"
+
+
+class GroupNorm(Layer):
+    """Group norm as torch.nn.GroupNorm: the channels are split into num_groups contiguous
+    groups; each sample's group is standardised over its channels and positions, then
+    y = xhat * weight[c] + bias[c]. num_groups=1 is layer norm over (C, H, W) with per-channel
+    affine; num_groups=C is instance norm.
+
+    Shapes: x (N, C, *spatial) -> same; weight, bias (C,).
+    """
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
+                 dtype=np.float32) -> None:
+        super().__init__()
+        if (not isinstance(num_groups, int | np.integer) or num_groups < 1
+                or not isinstance(num_channels, int | np.integer) or num_channels % num_groups):
+            raise ConfigError(f"GroupNorm needs num_channels ({num_channels!r}) divisible by "
+                              f"num_groups ({num_groups!r}) >= 1")
+        self.num_groups, self.num_channels, self.eps = num_groups, num_channels, eps
+        self.weight = Parameter(np.ones(num_channels, dtype), "weight")
+        self.bias = Parameter(np.zeros(num_channels, dtype), "bias")
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        check_float_input(self, x)
+        if x.ndim < 2 or x.shape[1] != self.num_channels:
+            raise ShapeError(f"GroupNorm expects input (N, {self.num_channels}, ...), "
+                             f"got {x.shape}")
+        out, cache = F.groupnorm_forward(x, self.weight.data, self.bias.data, self.num_groups,
+                                         self.eps)
+        self._cache = cache if self.training else None
+        return out
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        dx, dweight, dbias = F.groupnorm_backward(dout, self._saved())
+        self.weight.accumulate(dweight)
+        self.bias.accumulate(dbias)
+        return dx
+
+    def extra_repr(self) -> str:
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}"
