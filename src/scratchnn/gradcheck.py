@@ -3,6 +3,7 @@
     report = gradcheck.check_layer(layer, x)          # the input and every parameter
     report = gradcheck.check_loss(loss_fn, scores, labels)
     report = gradcheck.check_model(model, loss_fn, x, y)
+    reports = gradcheck.check_layers(model, x)      # [(name, layer, report)], layer by layer
     report = gradcheck.check_pair(forward, backward, *inputs)   # a CS231n-style kernel pair
     print(report.table()); assert report.max_rel_error < 1e-6
 
@@ -29,6 +30,8 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import numpy as np
+
+from scratchnn.snapshot import freeze  # NumPy only, like this module
 
 EPS = 1e-5            # centred-difference step: error ~ EPS^2 (truncation) + 1e-16 / EPS (rounding)
 TOLERANCE = 1e-6      # what a correct float64 backward reaches, with room to spare
@@ -135,29 +138,6 @@ def _float64_copy(obj):
     return clone
 
 
-def _freezer(model) -> Callable[[], None]:
-    """Snapshot buffers (running statistics) and random generators; the returned function puts
-    them back, so every evaluation of f sees the same state (the same dropout mask, too).
-
-    Generators are rewound in place, not replaced: layers that share one generator keep sharing
-    it, and draw the same masks in the same order as in the analytic pass.
-    """
-    buffers, generators = [], {}
-    for layer in model.modules() if hasattr(model, "modules") else [model]:
-        for name in getattr(layer, "buffers", ()):
-            buffers.append((layer, name, getattr(layer, name).copy()))
-        for value in vars(layer).values():
-            if isinstance(value, np.random.Generator):
-                generators[id(value)] = (value, value.bit_generator.state)
-
-    def restore() -> None:
-        for layer, name, value in buffers:
-            setattr(layer, name, value.copy())
-        for generator, state in generators.values():
-            generator.bit_generator.state = state
-    return restore
-
-
 def _sample(size: int, max_checks: int | None, rng: np.random.Generator) -> np.ndarray | None:
     if max_checks is None or size <= max_checks:
         return None
@@ -226,7 +206,7 @@ def check_layer(layer, x: np.ndarray, dout: np.ndarray | None = None, *,
     layer = _float64_copy(layer)
     layer.train()
     x = np.array(x, dtype=np.float64, order="C")
-    restore = _freezer(layer)
+    restore = freeze(layer)
     out = layer.forward(x)
     dout = rng.standard_normal(out.shape) if dout is None else np.asarray(dout, np.float64)
     layer.zero_grad()
@@ -268,7 +248,7 @@ def check_model(model, loss_fn, x: np.ndarray, y: np.ndarray, *, max_checks: int
     model.train()
     loss_fn = copy.deepcopy(loss_fn)
     x = np.array(x, dtype=np.float64, order="C")
-    restore = _freezer(model)
+    restore = freeze(model)
     loss_fn.forward(model.forward(x), y)
     model.zero_grad()
     dx = model.backward(loss_fn.backward())
@@ -282,6 +262,27 @@ def check_model(model, loss_fn, x: np.ndarray, y: np.ndarray, *, max_checks: int
     report = _check_arrays(f, arrays, max_checks, rng, eps, _decisions(model))
     restore()
     return report
+
+
+def check_layers(model, x: np.ndarray, *, max_checks: int | None = 20, eps: float = EPS,
+                 rng: np.random.Generator | None = None
+                 ) -> list[tuple[str, object, GradcheckReport]]:
+    """check_layer for each child of `model` (a Sequential) at the input it receives when x
+    goes forward through a float64 copy -> [(name, layer, report), ...], in order.
+
+    Ties (the zeros a ReLU hands to a max-pool) are kinks like any other: check_layer skips and
+    counts the coordinates where they change the forward's choices.
+    """
+    rng = rng if rng is not None else np.random.default_rng(0)
+    model = _float64_copy(model)
+    model.train()
+    h = np.array(x, dtype=np.float64, order="C")
+    reports = []
+    for name, layer in model.children():
+        reports.append((name, layer, check_layer(layer, h, max_checks=max_checks, eps=eps,
+                                                 rng=rng)))
+        h = layer.forward(h)
+    return reports
 
 
 def check_pair(forward: Callable, backward: Callable, *inputs, dout: np.ndarray | None = None,

@@ -14,9 +14,11 @@ from __future__ import annotations
 import numpy as np
 
 from scratchnn import gradcheck
+from scratchnn.doctor.conv_gradients import name_conv_bug
 from scratchnn.doctor.patient import Patient, describe, leaves
 from scratchnn.doctor.report import Finding
 from scratchnn.functional import softmax
+from scratchnn.snapshot import freeze
 
 MAX_CHECKS = 20          # coordinates sampled per array (as `scratchnn gradcheck`)
 EXPLAIN_CHECKS = 200     # coordinates used to explain a failure
@@ -90,7 +92,7 @@ def _layer_arrays(layer, x: np.ndarray, array: str, rng: np.random.Generator
     """(analytic, numerical) gradient of sum(layer(x) * dout) for one array, on a sample."""
     layer = gradcheck._float64_copy(layer)
     layer.train()
-    restore = gradcheck._freezer(layer)
+    restore = freeze(layer)
     out = layer.forward(x)
     dout = rng.standard_normal(out.shape)
     layer.zero_grad()
@@ -150,10 +152,14 @@ def check_layers(patient: Patient, x: np.ndarray) -> tuple[list[Finding], str]:
     if crash:
         return [Finding("critical", f"{where}: backward fails", f"the gradient check of {where} "
                         f"raised {crash}.", WHY, f"Fix {type(layer).__name__}.backward.",
-                        "gradients")], ""
+                        "gradients", layer=[n for n, _ in leaves(model)].index(name),
+                        remedy={"action": "fix_code",
+                                "target": f"{type(layer).__name__}.backward"})], ""
     worst = report.worst()
     analytic, numeric = _layer_arrays(layer, at, worst.name, rng)
     how = explain(analytic, numeric, len(at))
+    named = name_conv_bug(layer, at, rng) if worst.name == "input" else None
+    how = named or how
     others = [describe(n, lay) for n, lay, *_ in failures[1:]]
     before = [n for n, _ in leaves(model)].index(name)
     measured = (f"float64 gradient check at the layer's own input ({len(at)} samples): "
@@ -166,7 +172,9 @@ def check_layers(patient: Patient, x: np.ndarray) -> tuple[list[Finding], str]:
            "is below 1e-6: snn.gradcheck.check_layer(layer, x) for a Layer, "
            "snn.gradcheck.check_pair(forward, backward, *inputs) for a functional pair.")
     return [Finding("critical", f"{where}: backward disagrees with the numerical gradient",
-                    measured, WHY, fix, "gradients", details=report.table())], ""
+                    measured, WHY, fix, "gradients", details=report.table(),
+                    layer=before, remedy={"action": "fix_code",
+                                          "target": f"{type(layer).__name__}.backward"})], ""
 
 
 def check_loss(patient: Patient, x: np.ndarray, y: np.ndarray) -> tuple[list[Finding], str]:
@@ -206,4 +214,5 @@ def check_loss(patient: Patient, x: np.ndarray, y: np.ndarray) -> tuple[list[Fin
                 f"{gradcheck.TOLERANCE:g}); {how}.")
     return [Finding("critical", f"the loss's backward ({name}) disagrees with the numerical "
                     "gradient", measured, "Every gradient in the network starts from this one. "
-                    + WHY, fix, "gradients", details=report.table())], ""
+                    + WHY, fix, "gradients", details=report.table(),
+                    remedy={"action": "fix_code", "target": f"{name}.backward"})], ""

@@ -41,9 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from scratchnn.errors import ConfigError, DataError
-from scratchnn.train.guard import generators
 from scratchnn.train.history import History
-from scratchnn.train.preprocess import Standardize
 from scratchnn.train.storage import META_KEY, checksum, fsync_directory, read_verified, write_synced
 
 FORMAT = "scratchnn-checkpoint"
@@ -80,28 +78,23 @@ class Checkpoint:
 # -- saving -------------------------------------------------------------------------------------
 
 def save_checkpoint(trainer, directory: str | os.PathLike) -> Path:
-    """Write the trainer's complete state to directory/latest.npz (the old one becomes
-    previous.npz) -> the path written."""
+    """Write trainer.state_dict() to directory/latest.npz (the old one becomes previous.npz)
+    -> the path written."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    arrays = {f"model/{k}": v for k, v in trainer.model.state_dict().items()}
-    arrays |= {f"optimizer/{k}": v for k, v in trainer.optimizer.state_dict().items()}
-    if trainer.best_state is not None:
-        arrays |= {f"best/{k}": v for k, v in trainer.best_state.items()}
-    arrays["history/steps"] = np.array(trainer.history.steps, np.float64)
-    meta = {
-        "format": FORMAT, "version": VERSION,
-        "epoch": trainer.epoch, "step": trainer.step, "batch_index": trainer.batch_index,
-        "totals": trainer.totals, "stop": bool(trainer.stop), "seed": trainer.seed,
-        "batch_size": trainer.batch_size, "steps_per_epoch": trainer.steps_per_epoch,
-        "optimizer": type(trainer.optimizer).__name__,
-        "generators": _generator_states(trainer.model),
-        "history": {"epochs": trainer.history.epochs, "skipped": trainer.history.skipped},
-        "callbacks": [[type(c).__name__, c.state_dict() if hasattr(c, "state_dict") else {}]
-                      for c in trainer.callbacks],
-        "preprocess": _preprocess_state(trainer.preprocess),
-        "data": trainer.data_fingerprint, "info": trainer.checkpoint_info,
-    }
+    state = trainer.state_dict()
+    arrays = {f"model/{k}": v for k, v in state["model"].items()}
+    arrays |= {f"optimizer/{k}": v for k, v in state["optimizer"].items()}
+    arrays |= {f"best/{k}": v for k, v in (state["best"] or {}).items()}
+    arrays["history/steps"] = np.array(state["history"].steps, np.float64)
+    meta = {"format": FORMAT, "version": VERSION,
+            **{key: state[key] for key in ("epoch", "step", "batch_index", "totals", "stop",
+                                           "seed", "batch_size", "steps_per_epoch")},
+            "optimizer": state["optimizer_class"], "generators": state["generators"],
+            "history": {"epochs": state["history"].epochs,
+                        "skipped": state["history"].skipped},
+            "callbacks": state["callbacks"], "preprocess": state["preprocess"],
+            "data": state["data"], "info": trainer.checkpoint_info}
     meta = json.loads(json.dumps(meta, default=_plain))   # exactly what a reader will see
     meta["sha256"] = checksum(arrays, meta)
     entries = {**arrays, META_KEY: np.array(json.dumps(meta))}
@@ -116,25 +109,6 @@ def save_checkpoint(trainer, directory: str | os.PathLike) -> Path:
         raise
     fsync_directory(directory)
     return latest
-
-
-def _generator_states(model) -> dict:
-    """{"states": [bit-generator state of each distinct generator], "owners": [[layer path,
-    attribute, index into states], ...]}: the sharing between layers is kept."""
-    index: dict[int, int] = {}
-    states, owners = [], []
-    for path, attr, generator in generators(model):
-        if id(generator) not in index:
-            index[id(generator)] = len(states)
-            states.append(generator.bit_generator.state)
-        owners.append([path, attr, index[id(generator)]])
-    return {"states": states, "owners": owners}
-
-
-def _preprocess_state(preprocess) -> dict | None:
-    if preprocess is None or not hasattr(preprocess, "to_dict"):
-        return None
-    return {"type": type(preprocess).__name__, "state": preprocess.to_dict()}
 
 
 def _plain(value):
@@ -213,67 +187,28 @@ def read_checkpoint_file(path: str | os.PathLike) -> tuple[dict[str, np.ndarray]
 # -- restoring ----------------------------------------------------------------------------------
 
 def restore_checkpoint(trainer, checkpoint: Checkpoint) -> None:
-    """Put the checkpoint's state into `trainer` (its model, optimizer, generators, counters,
-    history, callbacks and preprocessing). The trainer must be set up as the one that saved it:
-    everything is checked before anything is changed, and a mismatch raises ConfigError."""
-    meta, where = checkpoint.meta, checkpoint.path
+    """Put the checkpoint's state into `trainer` (Trainer.load_state_dict). The trainer must be
+    set up as the one that saved it: a mismatch raises ConfigError, and nothing is changed."""
     try:
-        parsed = _parse(checkpoint)
+        state = _trainer_state(checkpoint)
     except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise DataError(f"{where}: malformed checkpoint metadata ({error!r})") from None
-    if meta["data"] is not None and trainer.data_fingerprint not in (None, meta["data"]):
-        raise ConfigError(f"{where}: the checkpoint was trained on other data "
-                          f"({_describe(meta['data'])}; given "
-                          f"{_describe(trainer.data_fingerprint)})")
-    for key in ("seed", "batch_size", "steps_per_epoch"):
-        if meta[key] != getattr(trainer, key):
-            raise ConfigError(f"{where}: the checkpoint was written with {key} {meta[key]}, "
-                              f"this trainer has {getattr(trainer, key)}")
-    if meta["optimizer"] != type(trainer.optimizer).__name__:
-        raise ConfigError(f"{where}: the checkpoint was written by {meta['optimizer']}, "
-                          f"this trainer uses {type(trainer.optimizer).__name__}")
-    own = trainer.model.state_dict()
-    for name, state in (("model", parsed["model"]), ("best", parsed["best"])):
-        if name == "best" and not state:
-            continue
-        missing, unexpected = own.keys() - state.keys(), state.keys() - own.keys()
-        wrong = [k for k in own.keys() & state.keys() if state[k].shape != own[k].shape]
-        if missing or unexpected or wrong:
-            raise ConfigError(f"{where}: the checkpoint does not fit this model: missing "
-                              f"{sorted(missing)}, unexpected {sorted(unexpected)}, "
-                              f"wrong shape {sorted(wrong)}")
-    targets = _generator_targets(trainer.model, parsed["generators"], where)
-
-    trainer.optimizer.load_state_dict(checkpoint.section("optimizer"))  # checks, then changes
-    trainer.model.load_state_dict(parsed["model"])
-    trainer.best_state = ({k: v.copy() for k, v in parsed["best"].items()} if parsed["best"]
-                          else None)
-    for generator, state in targets:
-        generator.bit_generator.state = state                 # in place: sharing is kept
-    for key in ("epoch", "step", "batch_index", "totals", "stop"):
-        setattr(trainer, key, parsed[key])
-    trainer.history = parsed["history"]
-    preprocess = meta["preprocess"]
-    if trainer.preprocess is None and preprocess and preprocess["type"] == "Standardize":
-        trainer.preprocess = Standardize(**{k: tuple(v) for k, v in preprocess["state"].items()})
-    saved = list(meta["callbacks"])
-    for callback in trainer.callbacks:
-        match = next((s for s in saved if s[0] == type(callback).__name__), None)
-        if match is not None:
-            saved.remove(match)
-            if match[1] and hasattr(callback, "load_state_dict"):
-                callback.load_state_dict(match[1])
+        raise DataError(f"{checkpoint.path}: malformed checkpoint metadata ({error!r})") from None
+    try:
+        trainer.load_state_dict(state)
+    except ConfigError as error:
+        raise ConfigError(f"{checkpoint.path}: {error}") from None
 
 
-def _parse(checkpoint: Checkpoint) -> dict:
-    """The checkpoint's state in the types the trainer holds."""
+def _trainer_state(checkpoint: Checkpoint) -> dict:
+    """The checkpoint as a Trainer.state_dict(), in the types the trainer holds."""
     meta = checkpoint.meta
-    totals = meta["totals"]
-    history = meta["history"]
-    parsed = {
-        "model": checkpoint.section("model"), "best": checkpoint.section("best"),
-        "epoch": meta["epoch"], "step": meta["step"], "batch_index": meta["batch_index"],
-        "stop": meta["stop"],
+    totals, history = meta["totals"], meta["history"]
+    state = {key: meta[key] for key in ("epoch", "step", "batch_index", "stop", "seed",
+                                        "batch_size", "steps_per_epoch", "callbacks",
+                                        "preprocess", "data")}
+    state |= {
+        "model": checkpoint.section("model"), "optimizer": checkpoint.section("optimizer"),
+        "best": checkpoint.section("best") or None, "optimizer_class": meta["optimizer"],
         "totals": {"loss": float(totals["loss"]), "correct": int(totals["correct"]),
                    "seen": int(totals["seen"]), "skipped": int(totals["skipped"])},
         "history": History(steps=[float(v) for v in checkpoint.arrays["history/steps"]],
@@ -282,36 +217,15 @@ def _parse(checkpoint: Checkpoint) -> dict:
         "generators": {"states": [_from_plain(s) for s in meta["generators"]["states"]],
                        "owners": [list(o) for o in meta["generators"]["owners"]]},
     }
-    if min(parsed["epoch"], parsed["step"], parsed["batch_index"]) < 0:
+    if min(state["epoch"], state["step"], state["batch_index"]) < 0:
         raise ValueError("negative epoch, step or batch index")
-    return parsed
+    if state["preprocess"] is not None and not isinstance(state["preprocess"].get("state"),
+                                                          dict):
+        raise ValueError("preprocess without a state")
+    return state
 
 
-def _generator_targets(model, saved: dict, where: Path) -> list:
-    """[(generator of the model, saved state)], after checking that the model's generators are
-    shared between the same layers as in the checkpoint's model."""
-    index: dict[int, int] = {}
-    owners, distinct = [], []
-    for path, attr, generator in generators(model):
-        if id(generator) not in index:
-            index[id(generator)] = len(distinct)
-            distinct.append(generator)
-        owners.append([path, attr, index[id(generator)]])
-    if owners != saved["owners"] or len(distinct) != len(saved["states"]):
-        raise ConfigError(f"{where}: the model's random generators {owners} do not match the "
-                          f"checkpoint's {saved['owners']} ([layer, attribute, generator])")
-    for generator, state in zip(distinct, saved["states"], strict=True):
-        kind = type(generator.bit_generator).__name__
-        if not isinstance(state, dict) or state.get("bit_generator") != kind:
-            raise ConfigError(f"{where}: a generator of the checkpoint is not a {kind}")
-        try:
-            type(generator.bit_generator)().state = state     # try it on a spare generator
-        except (KeyError, TypeError, ValueError) as error:
-            raise DataError(f"{where}: malformed generator state ({error!r})") from None
-    return list(zip(distinct, saved["states"], strict=True))
-
-
-def _describe(fingerprint: dict | None) -> str:
+def describe_data(fingerprint: dict | None) -> str:
     if not fingerprint:
         return "unknown"
     return (f"{fingerprint.get('samples')} samples of shape {tuple(fingerprint.get('shape', ()))}"

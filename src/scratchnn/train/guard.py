@@ -9,47 +9,17 @@ state it started in, looking at every activation and gradient in the order they 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
 from scratchnn.layer import Layer, Sequential
 from scratchnn.parameter import Parameter
+from scratchnn.snapshot import ModelState
 
-
-def generators(model: Layer) -> Iterator[tuple[str, str, np.random.Generator]]:
-    """Every np.random.Generator a layer of `model` holds (dropout's `rng`), depth first, as
-    (layer path like "3" or "" for the model itself, attribute name, generator). Several layers
-    may share one generator; it is then listed once per layer."""
-    def walk(layer: Layer, path: str):
-        for name, value in vars(layer).items():
-            if isinstance(value, np.random.Generator):
-                yield path, name, value
-        for name, child in layer.children():
-            yield from walk(child, f"{path}.{name}" if path else name)
-    return walk(model, "")
-
-
-class StepUndo:
-    """The state a training step changes besides the parameters and the optimizer: buffers
-    (batch-norm running statistics) and random generators (dropout). save() before the step,
-    restore(saved) puts it back; generators are rewound in place, so layers that share one keep
-    sharing it. The layers are found once, when the StepUndo is made."""
-
-    def __init__(self, model: Layer) -> None:
-        self.buffers = [(layer, name) for layer in model.modules() for name in layer.buffers]
-        self.generators = list({id(g): g for _, _, g in generators(model)}.values())
-
-    def save(self) -> tuple[list[np.ndarray], list[dict]]:
-        return ([np.array(getattr(layer, name), copy=True) for layer, name in self.buffers],
-                [g.bit_generator.state for g in self.generators])
-
-    def restore(self, saved: tuple[list[np.ndarray], list[dict]]) -> None:
-        buffers, states = saved
-        for (layer, name), value in zip(self.buffers, buffers, strict=True):
-            setattr(layer, name, value.copy())
-        for generator, state in zip(self.generators, states, strict=True):
-            generator.bit_generator.state = state
+# The state a training step changes besides the parameters and the optimizer (batch-norm
+# statistics, dropout generators): StepUndo(model).save() before the step, .restore(saved) after.
+StepUndo = ModelState
 
 
 def grads_look_finite(params: Iterable[Parameter]) -> bool:
@@ -94,12 +64,13 @@ def first_nonfinite(model: Layer, loss_fn, x: np.ndarray, y: np.ndarray,
         model.zero_grad()
         for index in reversed(range(len(layers))):
             label, layer = layers[index]
-            dout = layer.backward(dout)
+            if index == 0:              # as the step: the data needs no gradient
+                getattr(layer, "backward_params", layer.backward)(dout)
+            else:
+                dout = layer.backward(dout)
             for name, p in layer.named_parameters():
                 if first is None and not _finite(p.grad):
                     first = f"the gradient of {name!r} in {label}"
-            if dout is None:            # a first layer that computes no gradient for the data
-                break
             if first is None and index > 0 and not _finite(dout):
                 first = f"the input gradient that {label} passes back"
         if add_weight_decay is not None:

@@ -6,17 +6,16 @@ import itertools
 import math
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from scratchnn.data.batches import batches
-from scratchnn.data.transforms import augment_rng
+from scratchnn.data.batches import batches as cut_batches
+from scratchnn.data.transforms import augment_rng, from_dict
 from scratchnn.errors import ConfigError, DataError, DivergenceError, ShapeError
-from scratchnn.layer import Sequential
-from scratchnn.layers import Conv2d, Linear
+from scratchnn.losses import l2_penalty, weight_matrices
+from scratchnn.snapshot import ModelState
 from scratchnn.train import checkpoint as checkpoints
 from scratchnn.train.callbacks import Callback
 from scratchnn.train.evaluate import class_labels, evaluate
@@ -35,8 +34,9 @@ class Trainer:
     with the training set's per-channel mean and std), so no float copy of the dataset is made.
 
     schedule: a function of fractional epochs -> learning rate (see scratchnn.optim.schedules);
-    None keeps optimizer.lr. weight_decay: L2 strength lambda; adds lambda/2 * ||W||^2 of every
-    weight matrix to the loss and lambda * W to its gradient (defaults to model.weight_decay).
+    None keeps optimizer.lr. l2_reg: the course-style L2 term (CS231n's `reg`): adds
+    l2_reg/2 * ||W||^2 of every weight matrix to the loss and l2_reg * W to its gradient
+    (scratchnn.losses.l2_penalty); weight decay proper is the optimizer's `weight_decay`.
     keep_best: at the end, restore the weights of the epoch with the best validation accuracy.
 
     checkpoint_dir: where the complete training state is saved (scratchnn.train.checkpoint):
@@ -47,30 +47,41 @@ class Trainer:
 
     augment: applied to each raw training batch before `preprocess`, as augment(x, rng) with
     rng = scratchnn.data.augment_rng(seed, epoch, batch index), e.g. scratchnn.data.Augment().
+
+    batches: the batches of an epoch, as batches(x, y, epoch) -> (x_batch, y_batch) pairs (a
+    sequence, or a lazy iterable). The default, shuffled_batches, cuts one permutation from
+    np.random.default_rng([seed, epoch]) into batch_size slices. Tools with their own order
+    (a fixed list of batches, the CS231n Solver's draws, the doctor's streams) pass theirs.
+
+    The model's backward_params is called in place of backward: the gradient for the data is
+    never used, and the first Linear or Conv2d skips computing it.
     """
 
     def __init__(self, model, loss_fn, optimizer, *, batch_size: int = 128,
                  schedule: Callable[[float], float] | None = None, seed: int = 0,
                  callbacks: Sequence[Callback] = (), preprocess: Callable | None = None,
-                 weight_decay: float | None = None, eval_batch_size: int = 1000,
+                 l2_reg: float = 0.0, eval_batch_size: int = 1000,
                  keep_best: bool = True, checkpoint_dir: str | os.PathLike | None = None,
                  checkpoint_every: int = 0, skip_nonfinite: bool = False,
-                 augment: Callable | None = None) -> None:
+                 augment: Callable | None = None,
+                 batches: Callable[[np.ndarray, np.ndarray, int], Iterable] | None = None
+                 ) -> None:
         for name, value, low in (("batch size", batch_size, 1), ("eval batch size",
                                  eval_batch_size, 1), ("seed", seed, 0),
                                  ("checkpoint_every", checkpoint_every, 0)):
             if not _is_int(value) or value < low:
                 kind = "a positive" if low else "a non-negative"
                 raise ConfigError(f"{name} must be {kind} integer, got {value!r}")
+        if not 0.0 <= l2_reg < math.inf:
+            raise ConfigError(f"l2_reg must be a number >= 0, got {l2_reg!r}")
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self.schedule, self.seed, self.keep_best = schedule, seed, keep_best
         self.callbacks = list(callbacks)
         self.preprocess, self.augment = preprocess, augment
-        self.weight_decay = (getattr(model, "weight_decay", 0.0) if weight_decay is None
-                             else weight_decay)
-        self._decayed = [p for name, p in model.named_parameters()
-                         if name.rsplit(".", 1)[-1] == "weight" and p.data.ndim >= 2]
+        self.l2_reg = l2_reg
+        self._l2_weights = weight_matrices(model) if l2_reg else []
+        self.batches = batches if batches is not None else self.shuffled_batches
         self.history = History()
         self.epoch, self.step, self.steps_per_epoch = 0, 0, 0
         self.batch_index = 0                 # batches of the current epoch already trained
@@ -102,20 +113,20 @@ class Trainer:
             scores = self.model.forward(x)
             loss = self.loss_fn.forward(scores, y)
             self.optimizer.zero_grad()
-            self.model.backward(self.loss_fn.backward())
-            if self.weight_decay:
-                loss += self._add_weight_decay()
+            backward = getattr(self.model, "backward_params", self.model.backward)
+            backward(self.loss_fn.backward())
+            loss += self._l2_penalty()
         if not (math.isfinite(loss) and grads_look_finite(self.optimizer.params)):
             self._check_finite(x, y, before)
         self.optimizer.step()
-        return loss, int(np.count_nonzero(scores.argmax(axis=1) == class_labels(y)))
+        return loss, _correct(scores, y)
 
     def _check_finite(self, x: np.ndarray, y: np.ndarray, before) -> None:
         """Run the step again from its start, layer by layer; unless every value turns out finite
         after all (a gradient sum overflowed), undo the step and raise DivergenceError."""
         self._undo.restore(before)
         where, loss = first_nonfinite(self.model, self.loss_fn, x, y,
-                                      self._add_weight_decay if self.weight_decay else None)
+                                      self._l2_penalty if self.l2_reg else None)
         if where is None:
             return
         self._undo.restore(before)
@@ -130,13 +141,9 @@ class Trainer:
             f"{loss:.4g}); lower the learning rate, or skip such batches with "
             f"skip_nonfinite=True (--skip-nonfinite){kept}")
 
-    def _add_weight_decay(self) -> float:
-        """L2: add lambda * W to each weight gradient; return lambda/2 * sum ||W||^2."""
-        penalty = 0.0
-        for p in self._decayed:
-            p.grad = p.grad + self.weight_decay * p.data if p.grad is not None else None
-            penalty += float(np.vdot(p.data, p.data))
-        return 0.5 * self.weight_decay * penalty
+    def _l2_penalty(self) -> float:
+        """The l2_reg term: added to the weight gradients; returned for the loss (0.0 if off)."""
+        return l2_penalty(self._l2_weights, self.l2_reg) if self.l2_reg else 0.0
 
     # -- loops ----------------------------------------------------------------------------------
 
@@ -144,8 +151,14 @@ class Trainer:
         """A raw batch -> the model's input: preprocess, else a cast to the parameters' dtype."""
         if self.preprocess is not None:
             return self.preprocess(x)
-        dtype = next(iter(self.model.parameters())).data.dtype
-        return x.astype(dtype, copy=False)
+        param = next(iter(self.model.parameters()), None)
+        return x if param is None else x.astype(param.data.dtype, copy=False)
+
+    def shuffled_batches(self, x: np.ndarray, y: np.ndarray, epoch: int) -> Iterator:
+        """The default batches: one permutation from default_rng([seed, epoch]) cut into
+        batch_size slices (the last one smaller), so every sample is seen once per epoch."""
+        rng = np.random.default_rng([self.seed, epoch])
+        return cut_batches(x, y, self.batch_size, shuffle=True, rng=rng)
 
     def fit(self, x: np.ndarray, y: np.ndarray, epochs: int,
             validation: tuple[np.ndarray, np.ndarray] | None = None,
@@ -165,7 +178,7 @@ class Trainer:
         x, y = _check_data(x, y, "training")
         if validation is not None:
             validation = _check_data(*validation, "validation")
-        self.steps_per_epoch = math.ceil(len(x) / self.batch_size)
+        self.steps_per_epoch = math.ceil(len(x) / self.batch_size)   # the default batches'
         if resume is not None or self.checkpoint_dir is not None:
             self.data_fingerprint = checkpoints.data_fingerprint(x, y)
         if resume is not None:
@@ -181,7 +194,7 @@ class Trainer:
         if validation is not None:
             self._check_labels(*validation, "validation")
         self._emit("on_train_begin")
-        with no_data_gradient(self.model), deferred_interrupt() as interrupted:
+        with deferred_interrupt() as interrupted:
             self._interrupted = interrupted
             try:
                 while self.epoch < epochs and not self.stop:
@@ -206,8 +219,9 @@ class Trainer:
         started = time.perf_counter()
         if self.batch_index == 0:
             self.totals = _new_totals()
-        rng = np.random.default_rng([self.seed, self.epoch])
-        order = batches(x, y, self.batch_size, shuffle=True, rng=rng)
+        order = self.batches(x, y, self.epoch)
+        if hasattr(order, "__len__"):
+            self.steps_per_epoch = len(order)
         for i, (xb, yb) in enumerate(itertools.islice(order, self.batch_index, None),
                                      self.batch_index):
             if self.schedule is not None:
@@ -325,27 +339,81 @@ class Trainer:
         for callback in self.callbacks:
             getattr(callback, hook)(self, *args)
 
+    # -- state ----------------------------------------------------------------------------------
 
-@contextmanager
-def no_data_gradient(model) -> Iterator[None]:
-    """While training, the first Linear or Conv2d of a Sequential skips dx when only
-    parameter-free layers (Flatten) come before it: the gradient with respect to the data is
-    never used."""
-    first = None
-    for layer in model if isinstance(model, Sequential) else ():
-        if isinstance(layer, Linear | Conv2d):
-            first = layer
-            break
-        if layer.parameters() or any(layer.children()):    # not a plain reshaping layer
-            break
-    if first is None or not first.input_grad:
-        yield
-        return
-    first.input_grad = False
-    try:
-        yield
-    finally:
-        first.input_grad = True
+    def state_dict(self) -> dict:
+        """Everything fit() needs to continue exactly (scratchnn.train.checkpoint writes it):
+        "model", "optimizer", "best" (state_dicts; best None), "history", the counters ("epoch",
+        "step", "batch_index", "totals", "stop"), "generators" (the model's random generators and
+        which layers share them), "callbacks" and "preprocess" states, and what a continuation
+        must share: "seed", "batch_size", "steps_per_epoch", "optimizer_class", "data" (a
+        fingerprint of the training data)."""
+        randomness = ModelState(self.model)
+        return {
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "best": self.best_state, "history": self.history, "epoch": self.epoch,
+            "step": self.step, "batch_index": self.batch_index, "totals": dict(self.totals),
+            "stop": bool(self.stop),
+            "generators": {"states": randomness.generator_states(), "owners": randomness.owners},
+            "callbacks": [[type(c).__name__, c.state_dict() if hasattr(c, "state_dict") else {}]
+                          for c in self.callbacks],
+            "preprocess": (None if not hasattr(self.preprocess, "to_dict") else
+                           {"type": type(self.preprocess).__name__,
+                            "state": self.preprocess.to_dict()}),
+            "seed": self.seed, "batch_size": self.batch_size,
+            "steps_per_epoch": self.steps_per_epoch,
+            "optimizer_class": type(self.optimizer).__name__, "data": self.data_fingerprint,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from a state_dict() of a trainer set up like this one. Everything is checked
+        before anything changes: other data, seed, batch size, optimizer, model or random
+        generators raise ConfigError. The preprocessing is restored only when this trainer has
+        none (it is rebuilt from its own stored state: transforms.from_dict)."""
+        if state["data"] is not None and self.data_fingerprint not in (None, state["data"]):
+            raise ConfigError(f"the saved state was trained on other data "
+                              f"({checkpoints.describe_data(state['data'])}; given "
+                              f"{checkpoints.describe_data(self.data_fingerprint)})")
+        for key in ("seed", "batch_size", "steps_per_epoch"):
+            if state[key] != getattr(self, key):
+                raise ConfigError(f"the saved state was written with {key} {state[key]}, this "
+                                  f"trainer has {getattr(self, key)}")
+        if state["optimizer_class"] != type(self.optimizer).__name__:
+            raise ConfigError(f"the saved state was written by {state['optimizer_class']}, "
+                              f"this trainer uses {type(self.optimizer).__name__}")
+        own = self.model.state_dict()
+        for weights in (state["model"], state["best"] or own):
+            missing, unexpected = own.keys() - weights.keys(), weights.keys() - own.keys()
+            wrong = [k for k in own.keys() & weights.keys() if weights[k].shape != own[k].shape]
+            if missing or unexpected or wrong:
+                raise ConfigError(f"the saved state does not fit this model: missing "
+                                  f"{sorted(missing)}, unexpected {sorted(unexpected)}, wrong "
+                                  f"shape {sorted(wrong)}")
+        randomness = ModelState(self.model)
+        try:
+            randomness.check_generator_states(**state["generators"])
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+        preprocess = self.preprocess
+        if preprocess is None and state["preprocess"] is not None:
+            preprocess = from_dict(state["preprocess"]["state"])
+
+        self.optimizer.load_state_dict(state["optimizer"])        # checks, then changes
+        self.model.load_state_dict(state["model"])
+        self.best_state = ({k: v.copy() for k, v in state["best"].items()} if state["best"]
+                           else None)
+        randomness.set_generator_states(state["generators"]["states"])   # in place: shared
+        self.epoch, self.step, self.batch_index = (state["epoch"], state["step"],
+                                                   state["batch_index"])
+        self.totals, self.stop = dict(state["totals"]), state["stop"]
+        self.history, self.preprocess = state["history"], preprocess
+        saved = list(state["callbacks"])
+        for callback in self.callbacks:
+            match = next((s for s in saved if s[0] == type(callback).__name__), None)
+            if match is not None:
+                saved.remove(match)
+                if match[1] and hasattr(callback, "load_state_dict"):
+                    callback.load_state_dict(match[1])
 
 
 def _check_data(x, y, what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -369,6 +437,14 @@ def _check_data(x, y, what: str) -> tuple[np.ndarray, np.ndarray]:
                 raise DataError(f"{what} inputs contain NaN or Inf (first in sample "
                                 f"{start + int(np.argmax(bad))}); fix or drop those samples")
     return x, y
+
+
+def _correct(scores: np.ndarray, y: np.ndarray) -> int:
+    """Correct predictions in a batch: rows of class scores (N, C) whose argmax is the label;
+    0 for outputs that are not class scores."""
+    if scores.ndim != 2 or scores.shape[1] == 0:
+        return 0
+    return int(np.count_nonzero(scores.argmax(axis=1) == class_labels(y)))
 
 
 def _is_int(value) -> bool:
