@@ -22,69 +22,33 @@ from scratchnn.data import transforms
 from scratchnn.doctor.cli import add_doctor_command
 from scratchnn.errors import ConfigError, DataError, ScratchnnError
 from scratchnn.experiments.cli import add_experiment_command
-from scratchnn.layers import MaxPool2d
+from scratchnn.onnx.cli import add_export_command
 from scratchnn.losses import SoftmaxCrossEntropy
+from scratchnn.sweep.cli import add_sweep_command
+from scratchnn.train import config as settings
 from scratchnn.train.config import TrainConfig, read_toml
 from scratchnn.train.evaluate import evaluate
 from scratchnn.train.interrupt import TrainingInterrupted
 from scratchnn.train.modelfile import load_model
 
 
-def _ints(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(part) for part in text.replace(",", " ").split())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected integers like 512,256, got {text!r}") from None
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="scratchnn", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    train = commands.add_parser("train", help="train a model and write a run directory")
-    train.add_argument("--config", type=Path, help="TOML file of settings (flags override it)")
-    train.add_argument("--dataset", help="fashion-mnist (default), mnist, cifar10, digits or a "
-                       "path: .npz, .csv or a folder (see `scratchnn datasets`)")
-    train.add_argument("--model", help=f"one of {', '.join(models.PRESETS)} (default mlp)")
-    train.add_argument("--optimizer", help="sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw")
-    train.add_argument("--lr", type=float, help="(peak) learning rate")
-    train.add_argument("--epochs", type=int, help="default 20 (a preset may bring its own: "
-                       "cnn 10)")
-    train.add_argument("--batch-size", type=int)
-    train.add_argument("--seed", type=int)
-    train.add_argument("--out", help="run directory (default runs/<model>-<time>)")
-    train.add_argument("--schedule", help="constant, step, exponential or cosine")
-    train.add_argument("--val-fraction", type=float)
-    train.add_argument("--hidden-sizes", type=_ints, help="e.g. 512,256")
-    train.add_argument("--activation", help="relu, leaky_relu, sigmoid or tanh")
-    train.add_argument("--dropout", type=float, help="drop probability after each hidden layer")
-    train.add_argument("--batchnorm", action=argparse.BooleanOptionalAction, default=None)
-    train.add_argument("--weight-decay", type=float, help="L2 lambda on weight matrices")
-    train.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
-                       help="random crop + horizontal flip of training batches (default off)")
-    train.add_argument("--crop-padding", type=int, metavar="N",
-                       help="zeros around an image before the random crop (default 4 for 32x32 "
-                       "images, 2 for 28x28; 0 = no crop)")
-    train.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
-                       help="random horizontal flips (default: off for digits and mnist)")
-    train.add_argument("--preprocess", metavar="KIND",
-                       help="standardize (default), scale, mean_image or none")
-    train.add_argument("--n-train", type=int, metavar="N",
-                       help="train on the first N training samples")
-    train.add_argument("--n-val", type=int, metavar="N",
-                       help="validate on the next N training samples (instead of --val-fraction)")
-    train.add_argument("--n-test", type=int, metavar="N", help="test on the first N test samples")
-    train.add_argument("--image-size", type=_ints, metavar="H,W",
-                       help="resize an image folder's images to H,W")
-    train.add_argument("--label-column", metavar="NAME",
-                       help="the label column of a CSV (default label)")
+    train = commands.add_parser(
+        "train", help="train a model and write a run directory",
+        description="Train a model and write a run directory. Each setting comes from the "
+        "first place that gives it: a flag, the --config file, the model preset, the default.")
+    train.add_argument("--config", type=Path, metavar="FILE.toml",
+                       help="TOML file of settings, keys as the flags with _ for - (flags "
+                       "override it; see --print-config)")
+    settings.add_arguments(train)
+    train.add_argument("--print-config", action="store_true",
+                       help="print the settings as a complete, commented TOML file and exit")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.add_argument("--resume", type=Path, metavar="DIR",
                        help="continue the run in DIR from its last checkpoint, with its settings")
-    train.add_argument("--checkpoint-every", type=int, metavar="N",
-                       help="also save a checkpoint every N steps (default: after each epoch)")
-    train.add_argument("--skip-nonfinite", action="store_true",
-                       help="skip batches with a non-finite loss or gradient instead of stopping")
     train.set_defaults(func=_train)
 
     ev = commands.add_parser("evaluate", help="evaluate a run's model on a dataset's test split")
@@ -107,17 +71,18 @@ def _parser() -> argparse.ArgumentParser:
     add_doctor_command(commands)      # exit 3 when it finds problems (see doctor/cli.py)
     add_experiment_command(commands)  # see experiments/cli.py
     add_run_commands(commands)        # report, compare, predict: see cli_runs.py
+    add_export_command(commands)      # see onnx/cli.py
+    add_sweep_command(commands)       # see sweep/cli.py
     return parser
 
 
 def _train(args: argparse.Namespace) -> int:
+    config = _resume_config(args) if args.resume is not None else _train_config(args)
+    if args.print_config:
+        print(config.to_toml(comments=True), end="")
+        return 0
     from scratchnn.train.run import run_training  # imports matplotlib: only when training
 
-    config = _train_config(args)
-    if args.resume is not None:
-        config = _resume_config(args)
-    config = config.replace(checkpoint_every=args.checkpoint_every,
-                            skip_nonfinite=args.skip_nonfinite or None)
     run = run_training(config, progress=not args.no_progress, resume=args.resume is not None)
     for note in run.notes:
         print(f"note: {note}")
@@ -134,35 +99,26 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
     """A new run's settings, each from the first place that gives it: the flags, the --config
     file, the model preset's own training settings (models.TRAIN_DEFAULTS: the cnn's 10
     epochs), TrainConfig's defaults."""
+    flags = settings.from_arguments(args)
     table = read_toml(args.config) if args.config else {}
-    model = args.model or table.get("model")
+    model = flags["model"] or table.get("model")
     preset = models.TRAIN_DEFAULTS.get(model, {}) if isinstance(model, str) else {}
-    config = TrainConfig.from_table({**preset, **table}, where=args.config)
-    return config.replace(
-        dataset=args.dataset, model=args.model, optimizer=args.optimizer, lr=args.lr,
-        epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, out=args.out,
-        schedule=args.schedule, val_fraction=args.val_fraction, hidden_sizes=args.hidden_sizes,
-        activation=args.activation, dropout=args.dropout, batchnorm=args.batchnorm,
-        weight_decay=args.weight_decay, augment=args.augment, crop_padding=args.crop_padding,
-        flip=args.flip, preprocess=args.preprocess, n_train=args.n_train, n_val=args.n_val,
-        n_test=args.n_test, image_size=args.image_size, label_column=args.label_column)
-
-
-# Flags that --resume accepts: they do not change what the run computes.
-_RESUME_ACCEPTS = {"command", "func", "resume", "no_progress", "checkpoint_every",
-                   "skip_nonfinite"}
+    return TrainConfig.from_table({**preset, **table}, where=args.config).replace(**flags)
 
 
 def _resume_config(args: argparse.Namespace) -> TrainConfig:
-    """The settings of the run to resume; any flag that would change them is an error."""
+    """The settings of the run to resume, with the flags that change nothing it computes
+    (settings.resumable); any other flag, or --config, is an error."""
     from scratchnn.train.run import resume_config
 
-    given = sorted(k for k, v in vars(args).items()
-                   if k not in _RESUME_ACCEPTS and v is not None and v is not False)
-    if given:
+    flags = settings.from_arguments(args)
+    given = sorted(name for name, value in flags.items()
+                   if value is not None and not settings.resumable(name))
+    if given or args.config is not None:
+        flag = given[0].replace("_", "-") if given else "config"
         raise ConfigError(f"--resume continues a run with the settings it was started with; "
-                          f"drop --{given[0].replace('_', '-')} (or start a new run)")
-    return resume_config(args.resume).replace(out=str(args.resume))
+                          f"drop --{flag} (or start a new run)")
+    return resume_config(args.resume).replace(out=str(args.resume), **flags)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -213,23 +169,16 @@ GRADCHECK_SHAPE = (1, 28, 28)     # one Fashion-MNIST image
 
 def _gradcheck(args: argparse.Namespace) -> int:
     rng = np.random.default_rng(args.seed)
-    model = models.build(args.model, GRADCHECK_SHAPE, 10, rng=rng).to_dtype(np.float64)
+    model = models.build(args.model, GRADCHECK_SHAPE, 10, rng=rng)
     x = rng.standard_normal((args.batch, *GRADCHECK_SHAPE))
     y = rng.integers(0, 10, args.batch)
     failed = False
     print(f"{args.model}: every layer at its own input, then the whole model with "
           "SoftmaxCrossEntropy")
-    layer_input = x
-    for name, layer in model.children():
-        check_input = layer_input
-        if isinstance(layer, MaxPool2d):
-            # Exact ties (the zeros after a ReLU) are kinks of max, where centred differences
-            # average the two one-sided slopes: check the pool at distinct values instead.
-            check_input = 0.01 * rng.permutation(layer_input.size).reshape(layer_input.shape)
-        report = gradcheck.check_layer(layer, check_input, max_checks=args.max_checks, rng=rng)
+    for name, layer, report in gradcheck.check_layers(model, x, max_checks=args.max_checks,
+                                                      rng=rng):
         print(f"\nlayer {name}: {layer!r}\n{report.table()}")
         failed |= not report.ok
-        layer_input = layer.forward(layer_input)
     report = gradcheck.check_model(model, SoftmaxCrossEntropy(), x, y,
                                    max_checks=args.max_checks, rng=rng)
     print(f"\nwhole model\n{report.table()}")
