@@ -23,8 +23,8 @@ from scratchnn.onnx.node_ops import OPS, PAIRS
 from scratchnn.onnx.reading import MAX_BYTES, MAX_ELEMENTS, read_model, tensor_array
 
 SUPPORTED_OPERATORS = ("Gemm, MatMul(+Add), Conv, Relu, LeakyRelu, Sigmoid, Tanh, MaxPool, "
-                       "AveragePool, GlobalAveragePool, BatchNormalization, Flatten, Reshape, "
-                       "Dropout, Identity, and Softmax as the last node")
+                       "AveragePool, GlobalAveragePool, BatchNormalization, LayerNormalization, "
+                       "Flatten, Reshape, Dropout, Identity, and Softmax as the last node")
 FRONT_OPS = ("Cast", "Mul", "Sub")
 FLOAT, UINT8 = 1, 2                      # onnx TensorProto element types
 
@@ -53,7 +53,7 @@ def _convert(model) -> Sequential:
     name, shape = _graph_input(graph, constants)
     consumers: dict[str, list[NodeView]] = {}
     for node in nodes:
-        for tensor in node.inputs:
+        for tensor in dict.fromkeys(node.inputs):      # once per node
             if tensor and tensor not in constants:
                 consumers.setdefault(tensor, []).append(node)
 
@@ -61,12 +61,14 @@ def _convert(model) -> Sequential:
     if _has_front(model):
         current, visited = _skip_front(current, consumers, visited)
     outputs = {o.name for o in graph.output}
+    ends = set()                    # the chain's last tensor, and its softmax if there is one
     while True:
         node = _only_consumer(current, consumers, outputs)
         if node is None:
             break
         if node.op == "Softmax" and _is_final_softmax(node, shape, consumers, outputs):
             visited.add(id(node))
+            ends.add(node.outputs[0])
             break
         if node.op not in OPS:
             raise node.fail(f"operator {node.op} is not supported; supported: "
@@ -92,9 +94,10 @@ def _convert(model) -> Sequential:
     if left:
         raise left[0].fail("is not on the chain from the input to the output: only chains "
                            "of layers are supported")
-    if current not in outputs:
-        raise UnsupportedModelError(f"the chain from the input ends at {current!r}, which is "
-                                    "not a graph output")
+    ends.add(current)
+    if not outputs or not outputs <= ends:
+        raise UnsupportedModelError(f"the graph's outputs {sorted(outputs)} are not the end of "
+                                    f"the chain from its input ({current!r})")
     if not layers:
         raise UnsupportedModelError("the graph holds no layers")
     return Sequential(*layers)

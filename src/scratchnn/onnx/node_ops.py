@@ -172,6 +172,26 @@ def batch_normalization(node: NodeView, shape: Shape) -> Result:
     return [layer], shape
 
 
+def layer_normalization(node: NodeView, shape: Shape) -> Result:
+    """Normalisation over the last k axes, as torch's LayerNorm (scale and B over those axes)."""
+    node.allow("axis", "epsilon", "stash_type")
+    node.expect("stash_type", node.integer("stash_type", 1), 1)
+    if len(node.outputs) > 1 and any(node.outputs[1:]):
+        raise node.fail("the Mean and InvStdDev outputs are not supported")
+    axis = node.integer("axis", -1)
+    k = -axis if axis < 0 else len(shape) + 1 - axis
+    if not 1 <= k <= len(shape):
+        raise node.fail(f"axis {axis} is not supported for samples of shape {shape} (only "
+                        "axes after the batch axis)")
+    normalized = shape[-k:]
+    scale = node.weight(1, "Scale", normalized)
+    bias = node.weight(2, "B", normalized) if node.const(2, "B") is not None else None
+    layer = L.LayerNorm(normalized, eps=node.real("epsilon", 1e-5))
+    layer.weight.data = scale.copy()
+    layer.bias.data = bias.copy() if bias is not None else np.zeros(normalized, np.float32)
+    return [layer], shape
+
+
 def dropout(node: NodeView, shape: Shape) -> Result:
     node.allow("seed", "ratio", "is_test")
     ratio = node.const(1, "ratio")
@@ -238,6 +258,7 @@ OPS: dict[str, Callable[[NodeView, Shape], Result]] = {
     "LeakyRelu": leaky_relu, "Sigmoid": _activation(L.Sigmoid), "Tanh": _activation(L.Tanh),
     "MaxPool": max_pool, "AveragePool": average_pool,
     "GlobalAveragePool": lone_global_average_pool, "BatchNormalization": batch_normalization,
+    "LayerNormalization": layer_normalization,
     "Flatten": flatten, "Reshape": flatten, "Dropout": dropout, "Identity": identity,
 }
 PAIRS = {("MatMul", "Add"): matmul_add, ("GlobalAveragePool", "Flatten"): global_average_pool,
