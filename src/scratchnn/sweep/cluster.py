@@ -27,14 +27,14 @@ def default_workers() -> int:
 
 
 @contextmanager
-def dask_client(workers: int | None = None, scheduler: str | None = None,
-                connect_timeout: str = CONNECT_TIMEOUT) -> Iterator[tuple[object, int | None]]:
+def dask_client(workers: int | None = None, scheduler: str | None = None
+                ) -> Iterator[tuple[object, int | None]]:
     """A distributed.Client and the BLAS threads each trial may use (None: leave as is)."""
     from distributed import Client, LocalCluster
 
     if scheduler:
         try:
-            client = Client(scheduler, timeout=connect_timeout)
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError, ValueError) as error:
             raise ConfigError(
                 f"cannot reach the Dask scheduler at {scheduler} ({one_line(error, 80)}); start "

@@ -7,6 +7,7 @@ returns its outcome with the run directory's files, so remote workers need no sh
 
 from __future__ import annotations
 
+import time
 import uuid
 import warnings
 from dataclasses import dataclass
@@ -48,7 +49,7 @@ def open_study(directory: Path, spec: SweepSpec) -> optuna.Study:
     storage = JournalStorage(JournalFileBackend(str(directory / layout.STUDY_FILE)))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna.create_study(study_name=STUDY_NAME, storage=storage, direction="maximize",
-                               pruner=make_pruner(spec.pruner), load_if_exists=True)
+                               pruner=make_pruner(spec), load_if_exists=True)
 
 
 class Driver:
@@ -109,12 +110,12 @@ class Driver:
 
     def _answer(self, reports) -> None:
         """Report each epoch's val_acc to its trial and tell the worker whether to stop."""
-        try:
-            first = reports.get(timeout=POLL_SECONDS)
-        except TimeoutError:
+        received = reports.get(batch=True)      # never blocks (a timeout logs an error)
+        if not received:
+            time.sleep(POLL_SECONDS)
             return
         trials = {trial.number: trial for trial in self.running.values()}
-        for number, epoch, value in [first, *reports.get(batch=True)]:
+        for number, epoch, value in received:
             trial = trials.get(number)
             prune = False
             if trial is not None:

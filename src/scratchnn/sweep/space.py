@@ -63,11 +63,12 @@ def make_sampler(spec: SweepSpec, number: int) -> optuna.samplers.BaseSampler:
     return optuna.samplers.TPESampler(seed=seed, constant_liar=True)
 
 
-def make_pruner(name: str) -> optuna.pruners.BasePruner:
+def make_pruner(spec: SweepSpec) -> optuna.pruners.BasePruner:
     """median: stop a trial whose validation accuracy is below the median of earlier trials at
-    the same epoch; halving: successive halving (arxiv.org/abs/1810.05934); none: never."""
-    if name == "median":
-        return optuna.pruners.MedianPruner()
-    if name == "halving":
+    the same epoch (after spec.startup_trials finished); halving: successive halving
+    (arxiv.org/abs/1810.05934); none: never."""
+    if spec.pruner == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=spec.startup_trials)
+    if spec.pruner == "halving":
         return optuna.pruners.SuccessiveHalvingPruner()
     return optuna.pruners.NopPruner()

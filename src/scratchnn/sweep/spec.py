@@ -9,6 +9,7 @@
     sampler = "tpe"           # tpe | random | grid
     seed = 0                  # the sampler's seed
     pruner = "median"         # median | halving | none
+    startup_trials = 5        # median: trials that run to the end before any is pruned
 
     [space]                   # one entry per TrainConfig key searched
     lr = { type = "loguniform", low = 1e-4, high = 1e-1 }
@@ -42,7 +43,7 @@ TYPES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "choice": (("values",), ()),
     "fixed": (("value",), ()),
 }
-SWEEP_KEYS = ("trials", "sampler", "seed", "pruner")
+SWEEP_KEYS = ("trials", "sampler", "seed", "pruner", "startup_trials")
 DEFAULT_TRIALS = 20
 
 
@@ -78,6 +79,7 @@ class SweepSpec:
     sampler: str = "tpe"
     seed: int = 0
     pruner: str = "median"
+    startup_trials: int = 5
 
     def config(self, params: dict) -> TrainConfig:
         """The TrainConfig of one trial: the base settings with `params` applied."""
@@ -175,8 +177,10 @@ def _range(where: str, param: Param) -> Param:
 def _check_settings(spec: SweepSpec) -> None:
     if type(spec.trials) is not int or spec.trials < 1:
         raise ConfigError(f"[sweep]: trials must be a positive integer, got {spec.trials!r}")
-    if type(spec.seed) is not int or spec.seed < 0:
-        raise ConfigError(f"[sweep]: seed must be an integer >= 0, got {spec.seed!r}")
+    for key in ("seed", "startup_trials"):
+        value = getattr(spec, key)
+        if type(value) is not int or value < 0:
+            raise ConfigError(f"[sweep]: {key} must be an integer >= 0, got {value!r}")
     for key, valid in (("sampler", SAMPLERS), ("pruner", PRUNERS)):
         value = getattr(spec, key)
         if value not in valid:

@@ -22,6 +22,7 @@ from scratchnn.train.callbacks import Callback
 from scratchnn.train.config import TrainConfig
 
 DECISION_TIMEOUT = 120.0    # seconds a trial waits for the driver's pruning decision
+POLL_SECONDS = 0.02
 
 
 @dataclass(frozen=True)
@@ -91,15 +92,12 @@ class PruningReporter(Callback):
         epoch = int(metrics["epoch"])
         reports.put((self.number, epoch, float(metrics["val_acc"])))
         deadline = time.monotonic() + DECISION_TIMEOUT
-        while time.monotonic() < deadline:      # skip answers meant for an earlier attempt
-            try:
-                answered_epoch, prune = answers.get(timeout=deadline - time.monotonic())
-            except TimeoutError:
-                return                          # no driver: keep training
-            if answered_epoch == epoch:
-                if prune:
-                    self.pruned = trainer.stop = True
-                return
+        while time.monotonic() < deadline:      # no answer in time (no driver): keep training
+            for answered_epoch, prune in answers.get(batch=True):
+                if answered_epoch == epoch:         # not an answer meant for an earlier attempt
+                    self.pruned = trainer.stop = prune
+                    return
+            time.sleep(POLL_SECONDS)
 
 
 def reports_queue(channel: str) -> str:
