@@ -196,19 +196,26 @@ def test_one_sgd_step_decreases_the_quadratic_loss_by_exactly_lr_g2_minus_curvat
     assert curvature <= lr**2 / 2 * lambda_max * g2 + rounding
 
 
-def test_sequential_stops_where_a_layer_needs_no_input_gradient(rng):
+def test_sequential_backward_params_skips_only_what_the_data_would_need(rng, monkeypatch):
+    """Layers before the first with parameters do not run; that one gets backward_params; the
+    parameter gradients are those of backward."""
     first = Linear(4, 3, rng=rng)
     model = Sequential(Flatten(), first, ReLU(), Linear(3, 2, rng=rng))
-    first.input_grad = False
-    model.forward(rng.standard_normal((5, 2, 2)).astype(np.float32))
-    assert model.backward(np.ones((5, 2), np.float32)) is None
-    assert all(p.grad is not None for p in model.parameters())
+    x = rng.standard_normal((5, 2, 2)).astype(np.float32)
+    model.forward(x)
+    model.backward(np.ones((5, 2), np.float32))
+    expected = [p.grad.copy() for p in model.parameters()]
+    model.zero_grad()
+    monkeypatch.setattr(Flatten, "backward", lambda self, dout: pytest.fail("Flatten ran"))
+    model.forward(x)
+    assert model.backward_params(np.ones((5, 2), np.float32)) is None
+    for p, grad in zip(model.parameters(), expected, strict=True):
+        np.testing.assert_array_equal(p.grad, grad)
 
 
-def test_sequential_refuses_to_skip_an_input_gradient_that_earlier_parameters_need(rng):
-    second = Linear(3, 2, rng=rng)
-    model = Sequential(Linear(4, 3, rng=rng), second)
-    second.input_grad = False
-    model.forward(rng.standard_normal((5, 4)).astype(np.float32))
-    with pytest.raises(RuntimeError, match=r"layer 1 \(Linear\) returned no input gradient"):
-        model.backward(np.ones((5, 2), np.float32))
+def test_sequential_indexes_as_lists_do(rng):
+    model = Sequential(Linear(4, 3, rng=rng), ReLU())
+    assert model[0] is model[-2] and isinstance(model[1], ReLU) and model[-1] is model[1]
+    for index in (2, 5, -3):
+        with pytest.raises(IndexError, match="out of range"):
+            model[index]

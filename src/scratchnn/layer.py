@@ -10,9 +10,21 @@ from scratchnn.errors import ConfigError, ShapeError
 from scratchnn.parameter import Parameter
 
 
+def check_float_input(layer: Layer, x: np.ndarray) -> None:
+    """Refuse integer inputs (raw uint8 pixels overflow and are 255x too large)."""
+    if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
+        kind = x.dtype if isinstance(x, np.ndarray) else type(x).__name__
+        raise ShapeError(f"{type(layer).__name__} expects a floating-point ndarray, got {kind} "
+                         "(convert and scale images first, e.g. x.astype(np.float32) / 255)")
+
+
 class Layer:
     """Base class: `forward(x)` computes the output, `backward(dout)` returns dx and accumulates
     each Parameter's gradient.
+
+    `backward_params(dout)` is backward for a layer whose input is the data: only the parameter
+    gradients are wanted. By default it calls backward and drops dx, so a layer written with
+    forward and backward alone works everywhere; Linear and Conv2d skip computing dx.
 
     Parameters and child layers are found by walking the instance's attributes in the order they
     were set; non-trainable arrays to save (batch-norm running statistics) are named in `buffers`.
@@ -30,6 +42,11 @@ class Layer:
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def backward_params(self, dout: np.ndarray) -> None:
+        """Accumulate the parameter gradients of backward(dout); the input gradient is not
+        needed (the Trainer calls this on the model: its input is the data)."""
+        self.backward(dout)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)
@@ -169,7 +186,11 @@ class Sequential(Layer):
         return sum(1 for _ in self.children())
 
     def __getitem__(self, index: int) -> Layer:
-        return getattr(self, str(index % len(self)))
+        """The layer at `index`; negative indices count from the end, as for lists."""
+        count = len(self)
+        if not -count <= index < count:
+            raise IndexError(f"Sequential index {index} out of range for {count} layers")
+        return getattr(self, str(index % count))
 
     def __iter__(self) -> Iterator[Layer]:
         return (layer for _, layer in self.children())
@@ -182,13 +203,17 @@ class Sequential(Layer):
                 raise ShapeError(f"layer {name} ({type(layer).__name__}): {error}") from None
         return x
 
-    def backward(self, dout: np.ndarray) -> np.ndarray | None:
-        layers = list(self)
-        for i in reversed(range(len(layers))):
-            dout = layers[i].backward(dout)
-            if dout is None:        # layer i was told its input needs no gradient (input_grad)
-                if any(True for layer in layers[:i] for _ in layer.parameters()):
-                    raise RuntimeError(f"layer {i} ({type(layers[i]).__name__}) returned no "
-                                       "input gradient, but layers before it have parameters")
-                return None
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        for layer in reversed(list(self)):
+            dout = layer.backward(dout)
         return dout
+
+    def backward_params(self, dout: np.ndarray) -> None:
+        """backward without the gradient for the input: the layers before the first one with
+        parameters are not run at all, and that one gets backward_params."""
+        layers = list(self)
+        first = next((i for i, layer in enumerate(layers) if layer.parameters()), len(layers))
+        for layer in reversed(layers[first + 1:]):
+            dout = layer.backward(dout)
+        if first < len(layers):
+            layers[first].backward_params(dout)

@@ -160,23 +160,55 @@ def test_bad_experiment_options_are_one_line_errors(tmp_path, capsys, args, need
     assert len(err.strip().splitlines()) == 1 and needle in err, err
 
 
-def test_experiment_steps_skip_the_data_gradient_as_fit_does(rng):
+def tiny_data(rng):
     import numpy as np
 
-    import scratchnn as snn
-    from scratchnn.experiments.common import ExperimentData, train_iterations
+    from scratchnn.experiments.common import ExperimentData
 
     x = rng.integers(0, 256, (40, 1, 4, 4), dtype=np.uint8)
     y = rng.integers(0, 3, 40)
-    data = ExperimentData("tiny", x, y, x, y, ("a", "b", "c"),
+    return ExperimentData("tiny", x, y, x, y, ("a", "b", "c"),
                           lambda batch: batch.reshape(len(batch), -1).astype(np.float32) / 255)
+
+
+def test_experiment_steps_are_the_trainers_own(rng):
+    """train_iterations drives Trainer.fit: callbacks see every step of the schedule, in order."""
+    import numpy as np
+
+    import scratchnn as snn
+    from scratchnn.experiments.common import train_iterations
+
+    data = tiny_data(rng)
     model = snn.models.build("mlp", 16, 3, rng=rng, hidden_sizes=(8,))
-    first = next(layer for layer in model if isinstance(layer, snn.layers.Linear))
-    trainer = snn.Trainer(model, snn.losses.SoftmaxCrossEntropy(),
-                          snn.optim.SGD(model.parameters(), lr=0.1), seed=0)
     seen = []
-    step = trainer.train_step
-    trainer.train_step = lambda xb, yb: (seen.append(first.input_grad), step(xb, yb))[1]
-    losses, diverged = train_iterations(trainer, data, [np.arange(10), np.arange(10, 20)])
-    assert seen == [False, False] and len(losses) == 2 and diverged is None
-    assert first.input_grad                  # restored afterwards
+
+    class Watch(snn.train.Callback):
+        def on_batch_end(self, trainer, loss, correct, size):
+            seen.append((trainer.step, loss, size))
+
+    trainer = snn.Trainer(model, snn.losses.SoftmaxCrossEntropy(),
+                          snn.optim.SGD(model.parameters(), lr=0.1), seed=0,
+                          preprocess=data.prepare, callbacks=[Watch()])
+    schedule = [np.arange(10), np.arange(10, 25), np.arange(5)]
+    losses, diverged = train_iterations(trainer, data, schedule)
+    assert diverged is None and [(s, n) for s, _, n in seen] == [(1, 10), (2, 15), (3, 5)]
+    assert losses == [loss for _, loss, _ in seen]
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered", "ignore:invalid value encountered")
+def test_a_diverging_experiment_run_is_stopped_by_the_trainers_guard(rng):
+    import numpy as np
+
+    import scratchnn as snn
+    from scratchnn.experiments.common import train_iterations
+
+    data = tiny_data(rng)
+    model = snn.models.build("mlp", 16, 3, rng=rng, hidden_sizes=(8,))
+    trainer = snn.Trainer(model, snn.losses.SoftmaxCrossEntropy(),
+                          snn.optim.SGD(model.parameters(), lr=1e30), preprocess=data.prepare)
+    before = {k: v.copy() for k, v in model.state_dict().items()}
+    losses, diverged = train_iterations(trainer, data, [np.arange(10)] * 5)
+    assert diverged is not None and len(losses) == diverged - 1 < 5
+    assert all(np.isfinite(v).all() for v in model.state_dict().values())   # the step undone
+    if diverged == 1:
+        assert all(np.array_equal(v, before[k]) for k, v in model.state_dict().items())

@@ -175,15 +175,17 @@ def test_gradcheck_fails_when_conv_backward_is_0_1_percent_too_large(monkeypatch
         "input", "weight", "bias"}
 
 
-def test_conv_without_input_grad_returns_none_and_the_same_parameter_gradients(rng):
+def test_conv_backward_params_gives_the_same_parameter_gradients_without_dx(rng, monkeypatch):
     layer = make_conv(CASES[1], rng)
     x = rng.standard_normal(CASES[1][0])
     dout = rng.standard_normal(layer(x).shape)
     layer.backward(dout)
     expected = layer.weight.grad.copy(), layer.bias.grad.copy()
     layer.zero_grad()
-    layer.input_grad = False
-    assert layer.backward(dout) is None
+    original = F.conv2d_backward
+    monkeypatch.setattr(F, "conv2d_backward", lambda dout, cache, input_grad=True: (
+        original(dout, cache, input_grad) if not input_grad else pytest.fail("dx computed")))
+    assert layer.backward_params(dout) is None
     np.testing.assert_array_equal(layer.weight.grad, expected[0])
     np.testing.assert_array_equal(layer.bias.grad, expected[1])
 

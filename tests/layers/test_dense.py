@@ -80,16 +80,19 @@ def test_gradcheck_fails_when_the_bias_gradient_is_the_weight_gradient_of_anothe
     assert report.max_rel_error > 100 * gradcheck.TOLERANCE
 
 
-def test_without_input_grad_backward_returns_none_and_the_same_parameter_gradients(rng):
-    """input_grad=False (the first layer, whose input is the data) skips only dx."""
+def test_backward_params_gives_the_same_parameter_gradients_without_dx(rng, monkeypatch):
+    """backward_params (the first layer, whose input is the data) skips only dx."""
     x, dout = rng.standard_normal((5, 4)), rng.standard_normal((5, 3))
+    asked = []
+    original = F.linear_backward
+    monkeypatch.setattr(F, "linear_backward", lambda dout, cache, input_grad=True: (
+        asked.append(input_grad), original(dout, cache, input_grad))[1])
     grads = []
-    for input_grad in (True, False):
+    for method in ("backward", "backward_params"):
         layer = Linear(4, 3, rng=np.random.default_rng(0)).to_dtype(np.float64)
-        layer.input_grad = input_grad
         layer.forward(x)
-        dx = layer.backward(dout)
-        assert (dx is None) == (not input_grad)
+        getattr(layer, method)(dout)
         grads.append((layer.weight.grad, layer.bias.grad))
+    assert asked == [True, False]
     np.testing.assert_array_equal(grads[0][0], grads[1][0])
     np.testing.assert_array_equal(grads[0][1], grads[1][1])

@@ -1,5 +1,5 @@
 """Trainer behaviour: one visit per sample per epoch with (x, y) kept together, determinism,
-history, weight decay, early stopping, keep-best and divergence."""
+history, the L2 option, early stopping, keep-best and divergence."""
 
 from __future__ import annotations
 
@@ -90,15 +90,15 @@ def test_history_on_a_model_that_memorises_its_training_set(rng):
     assert np.isclose(np.mean(history.steps[-4:]), history[-1]["train_loss"])
 
 
-def test_weight_decay_adds_l2_to_weight_matrices_only(rng):
+def test_l2_reg_adds_the_course_term_to_weight_matrices_only(rng):
     x, y = rng.standard_normal((8, 5)).astype(np.float32), rng.integers(0, 3, 8)
     plain = snn.Sequential(Linear(5, 4, rng=rng), ReLU(), Linear(4, 3, rng=rng))
     decayed = snn.Sequential(Linear(5, 4), ReLU(), Linear(4, 3))
     decayed.load_state_dict(plain.state_dict())
     losses = []
-    for model, wd in ((plain, 0.0), (decayed, 0.1)):
+    for model, reg in ((plain, 0.0), (decayed, 0.1)):
         trainer = Trainer(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.0),
-                          weight_decay=wd)
+                          l2_reg=reg)
         losses.append(trainer.train_step(x, y)[0])
     weights = [plain.state_dict()[k] for k in ("0.weight", "2.weight")]
     expected = 0.05 * sum(float(np.sum(w.astype(np.float64) ** 2)) for w in weights)
@@ -109,6 +109,49 @@ def test_weight_decay_adds_l2_to_weight_matrices_only(rng):
         np.testing.assert_allclose(p_decayed.grad, p_plain.grad + 0.1 * p_plain.data, rtol=1e-6)
     np.testing.assert_array_equal(dict(decayed.named_parameters())["0.bias"].grad,
                                   dict(plain.named_parameters())["0.bias"].grad)
+
+
+def test_l2_reg_matches_torch_with_the_penalty_written_out(rng):
+    """Three SGD steps with l2_reg against torch with reg/2 * sum ||W||^2 added to its loss."""
+    torch = pytest.importorskip("torch")
+    x, y = rng.standard_normal((16, 6)), rng.integers(0, 3, 16)
+    model = snn.Sequential(Linear(6, 5, rng=rng), ReLU(), Linear(5, 3, rng=rng))
+    model.to_dtype(np.float64)
+    ref = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.ReLU(), torch.nn.Linear(5, 3))
+    with torch.no_grad():
+        for i in (0, 2):                               # torch stores (out, in): transpose
+            ref[i].weight.copy_(torch.from_numpy(model[i].weight.data.T))
+            ref[i].bias.copy_(torch.from_numpy(model[i].bias.data))
+    ref.double()
+    reg, lr = 0.3, 0.1
+    trainer = Trainer(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=lr), l2_reg=reg)
+    ref_opt = torch.optim.SGD(ref.parameters(), lr=lr)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    for _ in range(3):
+        loss, _ = trainer.train_step(x, y)
+        ref_opt.zero_grad()
+        ref_loss = torch.nn.functional.cross_entropy(ref(xt), yt)
+        ref_loss = ref_loss + reg / 2 * sum((ref[i].weight ** 2).sum() for i in (0, 2))
+        ref_loss.backward()
+        ref_opt.step()
+        assert loss == pytest.approx(ref_loss.item(), rel=1e-12)
+        for i in (0, 2):
+            np.testing.assert_allclose(model[i].weight.data, ref[i].weight.detach().numpy().T,
+                                       rtol=1e-12)
+            np.testing.assert_allclose(model[i].bias.data, ref[i].bias.detach().numpy(),
+                                       rtol=1e-12)
+
+
+def test_the_model_attribute_weight_decay_is_ignored(rng):
+    """The L2 term is an explicit Trainer option; a `weight_decay` on the model does nothing."""
+    x, y = rng.standard_normal((8, 5)).astype(np.float32), rng.integers(0, 3, 8)
+    model = snn.Sequential(Linear(5, 3, rng=rng))
+    plain_loss = SoftmaxCrossEntropy().forward(model.forward(x), y)
+    model.weight_decay = 10.0
+    trainer = Trainer(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.0))
+    assert trainer.train_step(x, y)[0] == pytest.approx(plain_loss, rel=1e-6)
+    with pytest.raises(snn.ConfigError, match="l2_reg"):
+        Trainer(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.0), l2_reg=-1.0)
 
 
 def test_early_stopping_ends_training(rng):
@@ -160,18 +203,73 @@ def test_bad_arguments_are_clear_errors(rng):
         trainer.fit(x, y[:9], epochs=1)
 
 
-def test_training_skips_the_data_gradient_and_restores_the_layer_afterwards(rng):
-    """The first Linear after Flatten computes no dx while training (the data needs none)."""
+def test_training_skips_the_data_gradient_and_the_model_is_unchanged_afterwards(rng,
+                                                                                  monkeypatch):
+    """The first Linear after Flatten computes no dx while training (the data needs none);
+    after fit its backward returns dx as always."""
+    from scratchnn import functional as F
+
     x, y = rng.standard_normal((40, 1, 2, 2)).astype(np.float32), rng.integers(0, 3, 40)
     model = MultiLayerNet(4, (8,), 3, rng=rng)
     first = model[1]
-    states = []
+    calls = []
+    original = F.linear_backward
 
-    class Watch(Callback):
-        def on_batch_end(self, trainer, *args):
-            states.append(first.input_grad)
+    def spy(dout, cache, input_grad=True):
+        calls.append((cache[1] is first.weight.data, input_grad))
+        return original(dout, cache, input_grad)
 
-    Trainer(model, SoftmaxCrossEntropy(), Adam(model.parameters()), batch_size=10,
-            callbacks=[Watch()]).fit(x, y, epochs=1)
-    assert isinstance(first, Linear) and states == [False] * 4
-    assert first.input_grad is True
+    monkeypatch.setattr(F, "linear_backward", spy)
+    Trainer(model, SoftmaxCrossEntropy(), Adam(model.parameters()), batch_size=10).fit(x, y, 1)
+    assert isinstance(first, Linear)
+    assert [grad for is_first, grad in calls if is_first] == [False] * 4
+    assert all(grad for is_first, grad in calls if not is_first)
+    model.forward(x.reshape(40, 4)[:5].reshape(5, 1, 2, 2))
+    dx = model.backward(np.ones((5, 3), np.float32))
+    assert dx.shape == (5, 1, 2, 2) and np.isfinite(dx).all()
+
+
+class HandWrittenAffine(snn.Layer):
+    """A layer written as a user would: forward and backward, nothing else."""
+
+    def __init__(self, w: np.ndarray) -> None:
+        super().__init__()
+        self.w = snn.Parameter(w, "w")
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.w.data
+
+    def backward(self, dout):
+        self.w.accumulate(self.x.T @ dout)
+        return dout @ self.w.data.T
+
+
+def test_a_hand_written_layer_trains_inside_a_sequential(rng):
+    """First or in the middle, a layer with only forward/backward trains like Linear does."""
+    x, y = tiny_problem(rng, n=64)
+    x = x.reshape(64, -1).astype(np.float32) / 255
+    w1 = rng.standard_normal((16, 8)).astype(np.float32) * 0.3
+    w2 = rng.standard_normal((8, 2)).astype(np.float32) * 0.3
+    reference = snn.Sequential(Linear(16, 8, bias=False), ReLU(), Linear(8, 2, bias=False))
+    reference[0].weight.data, reference[2].weight.data = w1.copy(), w2.copy()
+    ours = snn.Sequential(HandWrittenAffine(w1.copy()), ReLU(), HandWrittenAffine(w2.copy()))
+    for model in (reference, ours):
+        Trainer(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.5), batch_size=16,
+                preprocess=lambda b: b).fit(x, y, epochs=3)
+    for a, b in zip(reference.parameters(), ours.parameters(), strict=True):
+        np.testing.assert_allclose(a.data, b.data, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(ours[0].w.data, w1)          # it did train
+
+
+def test_a_custom_batch_order_drives_the_same_step(rng):
+    """batches=: the trainer trains on exactly the batches given, in order, with its guard."""
+    x, y = labelled_points(12, 3)
+    recorder = Recorder(2, 3, rng=rng)
+    order = [np.array([0, 1]), np.array([5, 4, 3]), np.array([11])]
+    trainer = Trainer(snn.Sequential(recorder), SoftmaxCrossEntropy(),
+                      SGD(recorder.parameters(), lr=0.0),
+                      batches=lambda xs, ys, epoch: [(xs[i], ys[i]) for i in order])
+    history = trainer.fit(x, y, epochs=2)
+    assert [b[:, 0].astype(int).tolist() for b in recorder.seen] == [[0, 1], [5, 4, 3], [11]] * 2
+    assert trainer.steps_per_epoch == 3 and len(history.steps) == 6

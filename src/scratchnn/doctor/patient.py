@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from scratchnn.data.batches import batches as plain_batches
+from scratchnn.errors import DivergenceError
 from scratchnn.layer import Layer, Sequential
-from scratchnn.layers import Linear
 from scratchnn.optim import SGD, make_optimizer
+from scratchnn.train.callbacks import Callback
+from scratchnn.train.trainer import Trainer
 
 
 def leaves(model: Layer, prefix: str = "") -> list[tuple[str, Layer]]:
@@ -161,27 +163,30 @@ class Patient:
     def train(self, model: Layer, optimizer, stream: Iterator, steps: int,
               stop: Callable[[list[float]], bool] | None = None,
               diverged: float = float("inf")) -> list[float]:
-        """Up to `steps` optimizer steps on batches from `stream` -> the loss before each step.
+        """Up to `steps` Trainer steps on batches from `stream` -> the loss before each step.
 
-        Stops early when `stop(losses)` is true, or when the loss is not finite or exceeds
-        `diverged` (it is then recorded as inf).
+        Stops early when `stop(losses)` is true, or when the loss is not finite (the Trainer's
+        guard undoes that step) or exceeds `diverged`; that loss is recorded as inf.
         """
-        loss_fn = self.copy_loss()
-        skip_data_gradient(model)
         losses: list[float] = []
-        for _ in range(steps):
-            xb, yb = next(stream)
-            with np.errstate(all="ignore"):
-                loss = float(loss_fn.forward(model.forward(xb), yb))
-                if not np.isfinite(loss) or loss > diverged:
-                    losses.append(float("inf"))
-                    break
-                losses.append(loss)
-                optimizer.zero_grad()
-                model.backward(loss_fn.backward())
-                optimizer.step()
-            if stop is not None and stop(losses):
-                break
+
+        class Watch(Callback):
+            def on_batch_end(self, trainer, loss: float, correct: int, size: int) -> None:
+                losses.append(loss if loss <= diverged else float("inf"))
+                trainer.stop = losses[-1] == float("inf") or bool(stop and stop(losses))
+
+        def batches(x: np.ndarray, y: np.ndarray, epoch: int) -> Iterator:
+            for _ in range(steps):
+                yield next(stream)
+                if trainer.stop:
+                    return
+
+        trainer = Trainer(model, self.copy_loss(), optimizer, callbacks=[Watch()],
+                          batches=batches, seed=self.seed, keep_best=False)
+        try:
+            trainer.fit(self.x, self.y, epochs=1)     # the patient's data, for fit's checks
+        except DivergenceError:
+            losses.append(float("inf"))
         return losses
 
     def loss_of(self, model: Layer, x: np.ndarray, y: np.ndarray, training: bool = False
@@ -191,13 +196,3 @@ class Patient:
             loss = float(self.copy_loss().forward(model.forward(x), y))
         model.train()
         return loss if np.isfinite(loss) else float("inf")
-
-
-def skip_data_gradient(model: Layer) -> None:
-    """On a training copy: the first Linear need not compute d(loss)/d(data) (as the Trainer)."""
-    for _, layer in leaves(model):
-        if isinstance(layer, Linear):
-            layer.input_grad = False
-            return
-        if has_parameters(layer):
-            return

@@ -16,7 +16,7 @@ from scratchnn import data as datasets
 from scratchnn.errors import ConfigError, DivergenceError
 from scratchnn.train.callbacks import Callback
 from scratchnn.train.preprocess import Standardize
-from scratchnn.train.trainer import Trainer, no_data_gradient
+from scratchnn.train.trainer import Trainer
 from scratchnn.viz.images import plt  # pyplot, with the Agg backend chosen
 from scratchnn.viz.plots import smooth
 from scratchnn.viz.table import format_table
@@ -85,7 +85,8 @@ def batch_schedule(num_samples: int, batch_size: int, iterations: int,
                    rng: np.random.Generator) -> list[np.ndarray]:
     """`iterations` index arrays of `batch_size` samples, cut from one permutation after another
     (each sample at most once per pass; a pass's remainder smaller than a batch is skipped).
-    Training several models on this one list gives them the same batches in the same order."""
+    Training several models on this one list (train_iterations) gives
+    them the same batches in the same order."""
     if iterations < 1 or batch_size < 1:
         raise ConfigError(f"iterations and batch size must be positive, got {iterations} and "
                           f"{batch_size}")
@@ -100,20 +101,15 @@ def batch_schedule(num_samples: int, batch_size: int, iterations: int,
 
 def train_iterations(trainer: Trainer, data: ExperimentData, schedule: Sequence[np.ndarray]
                      ) -> tuple[list[float], int | None]:
-    """One trainer.train_step per index array of `schedule` -> (the loss of every step, the
-    step at which training diverged or None). The model is in train mode throughout, and its
-    first layer skips the gradient with respect to the data, as in Trainer.fit."""
-    trainer.model.train()
-    losses: list[float] = []
-    with no_data_gradient(trainer.model):
-        for i, index in enumerate(schedule):
-            try:
-                loss, _ = trainer.train_step(trainer.prepare(data.x_train[index]),
-                                             data.y_train[index])
-            except DivergenceError:
-                return losses, i + 1
-            losses.append(loss)
-    return losses, None
+    """trainer.fit for one pass over `schedule` (it becomes the trainer's batches), one step per
+    index array -> (the loss of every step, the step at which training diverged or None)."""
+    trainer.batches = lambda x, y, epoch: ((x[index], y[index]) for index in schedule)
+    start = len(trainer.history.steps)
+    try:
+        trainer.fit(data.x_train, data.y_train, epochs=trainer.epoch + 1)
+    except DivergenceError:
+        return trainer.history.steps[start:], len(trainer.history.steps) - start + 1
+    return trainer.history.steps[start:], None
 
 
 class EpochEvaluation(Callback):

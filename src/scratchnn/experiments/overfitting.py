@@ -1,7 +1,7 @@
 """Overfitting and two cures ("Deep Learning from Scratch" ch. 6, overfit_weight_decay.py and
 overfit_dropout.py): a MultiLayerNet with 6 hidden layers of 100 trained with SGD on only 300
-training images for 200 epochs, with no regularisation, with dropout, with L2 weight decay, and
-with both.
+training images for 200 epochs, with no regularisation, with dropout, with L2 weight decay (the
+book's weight_decay_lambda: the Trainer's l2_reg), and with both.
 
 All four networks start from the same weights (one state_dict, loaded into each) and see the
 same batches. Training and test accuracy are measured after every epoch in eval mode (dropout
@@ -51,13 +51,13 @@ def run(out: str | Path, *, dataset: str = "fashion-mnist", samples: int | None 
     table = []
     for name, (p, decay) in variants.items():
         model = MultiLayerNet(data.input_size, hidden_sizes, data.num_classes, dropout=p,
-                              weight_decay=decay, rng=np.random.default_rng([seed, 4]))
+                              rng=np.random.default_rng([seed, 4]))
         if initial is None:                 # dropout adds no parameters: one set fits all
             initial = [p.data.copy() for p in model.parameters()]
         set_parameters(model, initial)
         trainer = Trainer(model, SoftmaxCrossEntropy(), optim.SGD(model.parameters(), lr),
                           batch_size=batch_size, seed=seed, preprocess=data.prepare,
-                          keep_best=False)
+                          l2_reg=decay, keep_best=False)
         rows, diverged = fit_epochs(trainer, data, epochs)
         curves[name] = rows
         last = rows[-1]

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from scratchnn import functional as F
-from scratchnn.layer import Layer
-from scratchnn.layers.dense import check_float_input
+from scratchnn.layer import Layer, check_float_input
 
 
 class ReLU(Layer):

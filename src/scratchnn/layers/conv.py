@@ -8,8 +8,7 @@ from scratchnn import functional as F
 from scratchnn import init
 from scratchnn.errors import ConfigError, ShapeError
 from scratchnn.functional.conv import output_size, pair
-from scratchnn.layer import Layer
-from scratchnn.layers.dense import check_float_input
+from scratchnn.layer import Layer, check_float_input
 from scratchnn.parameter import Parameter
 
 
@@ -22,8 +21,7 @@ class Conv2d(Layer):
     (h, w) pair; padding adds zeros on both sides. Weights start He-normal
     (std = sqrt(2 / (in_channels * kh * kw))), or as `weight_init` says; biases at zero.
 
-    `input_grad = False` makes backward skip dx and return None (a first layer, whose input is
-    the data), as for Linear.
+    backward_params skips dx (a first layer, whose input is the data), as for Linear.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
@@ -40,7 +38,6 @@ class Conv2d(Layer):
         shape = (out_channels, in_channels, *self.kernel_size)
         self.weight = Parameter(init.initialise(shape, weight_init, rng, dtype), "weight")
         self.bias = Parameter(np.zeros(out_channels, dtype), "bias") if bias else None
-        self.input_grad = True
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         check_float_input(self, x)
@@ -56,12 +53,19 @@ class Conv2d(Layer):
         self._cache = cache if self.training else None
         return out
 
-    def backward(self, dout: np.ndarray) -> np.ndarray | None:
-        dx, dweight, dbias = F.conv2d_backward(dout, self._saved(), self.input_grad)
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        dx, dweight, dbias = F.conv2d_backward(dout, self._saved())
+        self._accumulate(dweight, dbias)
+        return dx
+
+    def backward_params(self, dout: np.ndarray) -> None:
+        _, dweight, dbias = F.conv2d_backward(dout, self._saved(), input_grad=False)
+        self._accumulate(dweight, dbias)
+
+    def _accumulate(self, dweight: np.ndarray, dbias: np.ndarray) -> None:
         self.weight.accumulate(dweight)
         if self.bias is not None:
             self.bias.accumulate(dbias)
-        return dx
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

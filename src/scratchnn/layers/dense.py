@@ -7,16 +7,8 @@ import numpy as np
 from scratchnn import functional as F
 from scratchnn import init
 from scratchnn.errors import ShapeError
-from scratchnn.layer import Layer
+from scratchnn.layer import Layer, check_float_input
 from scratchnn.parameter import Parameter
-
-
-def check_float_input(layer: Layer, x: np.ndarray) -> None:
-    """Refuse integer inputs (raw uint8 pixels overflow and are 255x too large)."""
-    if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
-        kind = x.dtype if isinstance(x, np.ndarray) else type(x).__name__
-        raise ShapeError(f"{type(layer).__name__} expects a floating-point ndarray, got {kind} "
-                         "(convert and scale images first, e.g. x.astype(np.float32) / 255)")
 
 
 class Linear(Layer):
@@ -26,9 +18,8 @@ class Linear(Layer):
     the transpose of torch's. Weights start He-normal (std = sqrt(2 / in_features)), or as
     `weight_init` says ("he", "xavier" or a std); biases start at zero.
 
-    `input_grad = False` makes backward skip dx and return None: for a first layer whose input is
-    the data (in torch, an input without requires_grad). The Trainer does this while it trains;
-    for 784-wide images it saves the largest matrix product of the backward pass.
+    backward_params skips dx: for a first layer, whose input is the data (in torch, an input
+    without requires_grad); for 784-wide images it saves the largest product of the backward.
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
@@ -40,7 +31,6 @@ class Linear(Layer):
         self.weight = Parameter(init.initialise((in_features, out_features), weight_init, rng,
                                                 dtype), "weight")
         self.bias = Parameter(np.zeros(out_features, dtype), "bias") if bias else None
-        self.input_grad = True
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         check_float_input(self, x)
@@ -51,12 +41,19 @@ class Linear(Layer):
         self._cache = cache if self.training else None
         return out
 
-    def backward(self, dout: np.ndarray) -> np.ndarray | None:
-        dx, dweight, dbias = F.linear_backward(dout, self._saved(), self.input_grad)
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        dx, dweight, dbias = F.linear_backward(dout, self._saved())
+        self._accumulate(dweight, dbias)
+        return dx
+
+    def backward_params(self, dout: np.ndarray) -> None:
+        _, dweight, dbias = F.linear_backward(dout, self._saved(), input_grad=False)
+        self._accumulate(dweight, dbias)
+
+    def _accumulate(self, dweight: np.ndarray, dbias: np.ndarray) -> None:
         self.weight.accumulate(dweight)
         if self.bias is not None:
             self.bias.accumulate(dbias)
-        return dx
 
     def extra_repr(self) -> str:
         return f"{self.in_features}, {self.out_features}, bias={self.bias is not None}"

@@ -6,8 +6,7 @@ import numpy as np
 
 from scratchnn import functional as F
 from scratchnn.errors import ConfigError
-from scratchnn.layer import Layer
-from scratchnn.layers.dense import check_float_input
+from scratchnn.layer import Layer, check_float_input
 
 
 class Dropout(Layer):

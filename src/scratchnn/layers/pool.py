@@ -7,8 +7,7 @@ import numpy as np
 from scratchnn import functional as F
 from scratchnn.errors import ConfigError, ShapeError
 from scratchnn.functional.conv import output_size, pair
-from scratchnn.layer import Layer
-from scratchnn.layers.dense import check_float_input
+from scratchnn.layer import Layer, check_float_input
 
 
 class _Pool2d(Layer):
