@@ -18,9 +18,8 @@ import numpy as np
 from scratchnn import data as datasets
 from scratchnn import gradcheck, models
 from scratchnn.cli_runs import add_run_commands
-from scratchnn.data import transforms
 from scratchnn.doctor.cli import add_doctor_command
-from scratchnn.errors import ConfigError, DataError, ScratchnnError
+from scratchnn.errors import ConfigError, ScratchnnError
 from scratchnn.experiments.cli import add_experiment_command
 from scratchnn.onnx.cli import add_export_command
 from scratchnn.losses import SoftmaxCrossEntropy
@@ -29,7 +28,6 @@ from scratchnn.train import config as settings
 from scratchnn.train.config import TrainConfig, read_toml
 from scratchnn.train.evaluate import evaluate
 from scratchnn.train.interrupt import TrainingInterrupted
-from scratchnn.train.modelfile import load_model
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -118,20 +116,16 @@ def _resume_config(args: argparse.Namespace) -> TrainConfig:
         flag = given[0].replace("_", "-") if given else "config"
         raise ConfigError(f"--resume continues a run with the settings it was started with; "
                           f"drop --{flag} (or start a new run)")
-    return resume_config(args.resume).replace(out=str(args.resume), **flags)
+    return resume_config(args.resume).replace(**{**flags, "out": str(args.resume)})
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    path = args.run / "model.npz" if args.run.is_dir() else args.run
-    if args.run.is_dir() and not path.exists() and (args.run / "checkpoint").is_dir():
-        raise DataError(f"{path}: no model file: the run has not finished; continue it with "
-                        f"scratchnn train --resume {shlex.quote(str(args.run))}")
-    model, meta = load_model(path)
-    name = args.dataset or meta["dataset"]
-    options = meta.get("data_options", {}) if name == meta["dataset"] else {}  # e.g. image_size
-    dataset = datasets.load(name, **options)
-    prepare = transforms.from_dict(meta["preprocess"]) if meta.get("preprocess") else np.asarray
-    result = evaluate(model, SoftmaxCrossEntropy(), dataset.x_test, dataset.y_test, prepare)
+    from scratchnn.train import Run
+
+    run = Run.open(args.run)
+    model, dataset = run.load_model(), run.load_dataset(args.dataset)
+    result = evaluate(model, SoftmaxCrossEntropy(), dataset.x_test, dataset.y_test, run.prepare)
+    name = args.dataset or run.dataset_name
     result = {"dataset": name, "split": "test", **result}
     if args.json:
         print(json.dumps(result))

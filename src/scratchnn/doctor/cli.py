@@ -20,10 +20,10 @@ from scratchnn import data as datasets
 from scratchnn import models
 from scratchnn.data import transforms
 from scratchnn.doctor.examine import SAMPLES, doctor
-from scratchnn.errors import ConfigError, DataError
+from scratchnn.errors import ConfigError
 from scratchnn.losses import SoftmaxCrossEntropy
 from scratchnn.train.config import TrainConfig
-from scratchnn.train.modelfile import load_model
+from scratchnn.train.rundir import Run
 
 EXIT_FINDINGS = 3
 
@@ -52,13 +52,12 @@ def add_doctor_command(commands) -> None:
     doc.set_defaults(func=run_doctor)
 
 
-def _settings(args: argparse.Namespace) -> TrainConfig:
-    """The run's config.toml (or --config, or train's defaults), overridden by the flags."""
+def _settings(args: argparse.Namespace, run: Run | None) -> TrainConfig:
+    """The run's settings (or --config, or train's defaults), overridden by the flags."""
     config = TrainConfig()
-    if args.run is not None:
-        toml = (args.run if args.run.is_dir() else args.run.parent) / "config.toml"
-        if toml.is_file():
-            config = TrainConfig.from_toml(toml)
+    if run is not None:
+        if run.has_settings():
+            config = run.train_config()
     elif args.config is not None:
         config = TrainConfig.from_toml(args.config)
     return config.replace(model=args.model, dataset=args.dataset, optimizer=args.optimizer,
@@ -69,17 +68,11 @@ def _cast(x: np.ndarray) -> np.ndarray:
     return x.astype(np.float32, copy=False)
 
 
-def _subject(args: argparse.Namespace, config: TrainConfig):
+def _subject(args: argparse.Namespace, run: Run | None, config: TrainConfig):
     """(model, dataset, prepare, where to write) for a run's model or a fresh one."""
-    if args.run is not None:
-        if args.model is not None:
-            raise ConfigError("give a run directory or --model, not both")
-        path = args.run / "model.npz" if args.run.is_dir() else args.run
-        model, meta = load_model(path)
-        name = args.dataset or meta["dataset"]
-        options = meta.get("data_options", {}) if name == meta["dataset"] else {}
-        prepare = transforms.from_dict(meta["preprocess"]) if meta.get("preprocess") else _cast
-        return model, datasets.load(name, **options), prepare, args.out or path.parent
+    if run is not None:
+        return (run.load_model(), run.load_dataset(args.dataset), run.prepare,
+                args.out or run.directory)
     dataset = datasets.load(config.dataset, **config.data_options())
     model = models.build(config.model, dataset.x_train.shape[1:], len(dataset.classes),
                          rng=np.random.default_rng(config.seed), **config.model_options())
@@ -92,10 +85,11 @@ def run_doctor(args: argparse.Namespace) -> int:
     """Examine, print, write the report; 0 when it is clean, EXIT_FINDINGS otherwise."""
     if args.samples < 2:
         raise ConfigError(f"--samples must be at least 2, got {args.samples}")
-    if args.run is not None and not args.run.exists():
-        raise DataError(f"{args.run}: no such run directory or model file")
-    config = _settings(args)
-    model, dataset, prepare, out = _subject(args, config)
+    if args.run is not None and args.model is not None:
+        raise ConfigError("give a run directory or --model, not both")
+    run = Run.open(args.run) if args.run is not None else None
+    config = _settings(args, run)
+    model, dataset, prepare, out = _subject(args, run, config)
     rng = np.random.default_rng(config.seed)
     n = min(args.samples, len(dataset.x_train))
     subset = np.sort(rng.choice(len(dataset.x_train), n, replace=False))

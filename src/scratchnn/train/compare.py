@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from scratchnn.train.rundir import RunRecord, final, read_run
+from scratchnn.train.rundir import Run, final
 from scratchnn.viz.compare import plot_runs
 from scratchnn.viz.table import cell
 
@@ -25,14 +25,14 @@ class Comparison:
     (every key when there is one run); rows: one per run, its differing settings then its
     metrics, as compare.csv holds them."""
 
-    runs: list[RunRecord]
+    runs: list[Run]
     names: list[str]
     differing: list[str]
     rows: list[dict]
 
 
 def compare_runs(directories: Sequence[str | Path]) -> Comparison:
-    runs = [read_run(d) for d in directories]
+    runs = [Run.open(d) for d in directories]
     names = _names([run.directory for run in runs])
     keys = list(dict.fromkeys(k for run in runs for k in run.config if k not in IGNORED))
     differing = [k for k in keys

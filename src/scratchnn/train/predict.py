@@ -13,18 +13,17 @@ light clothes on black: a photo of a dark object on a light background needs `in
 from __future__ import annotations
 
 import math
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from scratchnn.data import transforms
+from scratchnn.data.arrayfile import read_npy
 from scratchnn.data.images import read_image
 from scratchnn.errors import DataError
 from scratchnn.functional.losses import softmax
 from scratchnn.train.evaluate import predict_scores
-from scratchnn.train.modelfile import load_model
+from scratchnn.train.rundir import Run
 
 
 @dataclass(frozen=True)
@@ -39,17 +38,15 @@ class Prediction:
 def predict_files(run: str | Path, files: list[str | Path], *, top_k: int = 3,
                   invert: bool = False) -> list[Prediction]:
     """Load the run's model (a run directory or a model.npz) and predict every file."""
-    run = Path(run)
-    model, meta = load_model(run / "model.npz" if run.is_dir() else run)
-    shape = tuple(meta.get("input_shape") or (meta["input_size"],))
-    classes = list(meta.get("classes") or range(meta["output_size"]))
-    prepare = (transforms.from_dict(meta["preprocess"]) if meta.get("preprocess")
-               else (lambda x: np.asarray(x, np.float32)))
     if top_k < 1:
         raise DataError(f"top-k must be a positive integer, got {top_k}")
-    white = meta.get("pixel_max") or 255          # model files before pixel_max: 0-255
+    run = Run.open(run)
+    model = run.load_model()
+    shape, classes = run.input_shape, run.classes
+    white = run.meta.get("pixel_max") or 255          # model files before pixel_max: 0-255
     if type(white) not in (int, float) or not 0 < white < math.inf:
-        raise DataError(f"{run}: metadata pixel_max {white!r} is not a positive number")
+        raise DataError(f"{run.model_path}: metadata pixel_max {white!r} is not a positive "
+                        "number")
     predictions = []
     for path in map(Path, files):
         names, x = read_inputs(path, shape)
@@ -57,10 +54,10 @@ def predict_files(run: str | Path, files: list[str | Path], *, top_k: int = 3,
             x = x.astype(np.float32) * np.float32(white / 255)
         if invert:
             x = np.asarray(white, x.dtype) - x
-        probabilities = softmax(predict_scores(model, x, prepare).astype(np.float64))
+        probabilities = softmax(predict_scores(model, x, run.prepare).astype(np.float64))
         for name, p in zip(names, probabilities, strict=True):
             best = np.argsort(-p, kind="stable")[:top_k]
-            predictions.append(Prediction(name, [(str(classes[k]), float(p[k])) for k in best]))
+            predictions.append(Prediction(name, [(classes[k], float(p[k])) for k in best]))
     return predictions
 
 
@@ -82,10 +79,7 @@ def read_inputs(path: Path, shape: tuple[int, ...]) -> tuple[list[str], np.ndarr
 
 
 def _read_npy(path: Path, shape: tuple[int, ...]) -> tuple[list[str], np.ndarray]:
-    try:
-        x = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise DataError(f"{path}: not a readable .npy array ({error})") from None
+    x = read_npy(path)
     if x.dtype.kind not in "uif":
         raise DataError(f"{path}: expected numbers, got an array of {x.dtype}")
     size = math.prod(shape)

@@ -19,14 +19,15 @@ from scratchnn import data as datasets
 from scratchnn import models, optim
 from scratchnn.data.registry import pixel_max
 from scratchnn.data.transforms import Augment, fit_preprocess
-from scratchnn.errors import ConfigError, DataError
+from scratchnn.errors import DataError
 from scratchnn.losses import SoftmaxCrossEntropy
 from scratchnn.train import checkpoint as checkpoints
 from scratchnn.train.callbacks import Callback, CSVLogger, EarlyStopping, ProgressBar
-from scratchnn.train.config import TrainConfig, unknown_keys
+from scratchnn.train.config import TrainConfig
 from scratchnn.train.history import History
 from scratchnn.train.modelfile import save_model
 from scratchnn.train.reporting import write_report
+from scratchnn.train.rundir import Run
 from scratchnn.train.storage import atomic_write_text
 from scratchnn.train.trainer import Trainer
 from scratchnn.viz.filters import plot_filters
@@ -69,22 +70,9 @@ def run_directory(config: TrainConfig) -> Path:
 def resume_config(directory: str | os.PathLike) -> TrainConfig:
     """The settings of the run in `directory`, to continue it: from its newest good checkpoint,
     else from its config.toml (a run stopped before its first checkpoint)."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise DataError(f"{directory}: no such run directory")
-    if checkpoints.find_checkpoints(directory / checkpoints.SUBDIR):
-        found = checkpoints.load_checkpoint(directory / checkpoints.SUBDIR)
-        stored = found.meta["info"].get("config")
-        if isinstance(stored, dict):
-            unknown_keys(stored, where=f"{found.path}: ")
-            try:
-                return TrainConfig(**stored)
-            except TypeError as error:
-                raise ConfigError(f"{found.path}: {error}") from None
-    if (directory / "config.toml").is_file():
-        return TrainConfig.from_toml(directory / "config.toml")
-    raise DataError(f"{directory}: not a run directory (no {checkpoints.SUBDIR}/ and no "
-                    "config.toml)")
+    if Path(directory).is_file():
+        raise DataError(f"{directory}: not a run directory (a file)")
+    return Run.open(directory).train_config()
 
 
 def run_training(config: TrainConfig, *, progress: bool = True,
@@ -117,7 +105,8 @@ def run_training(config: TrainConfig, *, progress: bool = True,
     input_size, output_size = math.prod(x_train.shape[1:]), len(dataset.classes)
     model = models.build(config.model, x_train.shape[1:], output_size, rng=model_rng,
                          **config.model_options())
-    optimizer = optim.make_optimizer(config.optimizer, model.parameters(), lr=config.lr)
+    optimizer = optim.make_optimizer(config.optimizer, model.parameters(), lr=config.lr,
+                                     weight_decay=config.weight_decay)  # None: its own default
     schedule = optim.make_schedule(config.schedule, config.lr, config.epochs,
                                    warmup_epochs=config.warmup_epochs)
     hooks = [*callbacks, CSVLogger(directory / "metrics.csv")]
@@ -127,7 +116,7 @@ def run_training(config: TrainConfig, *, progress: bool = True,
         hooks.append(EarlyStopping(config.early_stopping))
     trainer = Trainer(model, SoftmaxCrossEntropy(), optimizer, batch_size=config.batch_size,
                       schedule=schedule, seed=config.seed, callbacks=hooks,
-                      keep_best=config.keep_best,
+                      keep_best=config.keep_best, l2_reg=config.l2_reg,
                       preprocess=fit_preprocess(config.preprocess, x_train),
                       augment=augmentation(config, dataset.name, x_train.shape[1:]),
                       checkpoint_dir=checkpoint_dir, checkpoint_every=config.checkpoint_every,
