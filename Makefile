@@ -1,4 +1,5 @@
-# make demo: set up, get Fashion-MNIST, train the default model.  make test: set up, run every test.
+# make demo: set up, get Fashion-MNIST, train the default model.  make test: set up (with Chromium
+# for the report's browser test), run every test.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -11,7 +12,7 @@ $(BIN)/python:
 
 # The stamp files re-run the install whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e ".[digits]"
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
@@ -43,6 +44,12 @@ browser:
 
 demo: $(VENV)/.installed data
 	$(BIN)/scratchnn train
+	@echo
+	@echo "Next (or 'source $(BIN)/activate' once, then plain scratchnn):"
+	@echo "  $(BIN)/scratchnn train --dataset digits --epochs 5 --out runs/digits"
+	@echo "  $(BIN)/scratchnn report runs/digits       # runs/digits/report.html"
+	@echo "  $(BIN)/scratchnn doctor --dataset digits"
+	@echo "  $(BIN)/scratchnn --help                   # and the README's five-minute tour"
 
 test: $(VENV)/.installed-dev browser
 	$(BIN)/python -m pytest
