@@ -225,7 +225,7 @@ def test_train_with_augmentation_and_data_options_from_config_and_flags(tmp_path
 
 @pytest.mark.parametrize("args, needles", [
     (["--crop-padding", "-1"], ["crop_padding must be >= 0"]),
-    (["--preprocess", "whiten"], ["preprocess must be one of standardize"]),
+    (["--preprocess", "whiten"], ["unknown preprocess 'whiten'; valid: standardize, scale"]),
     (["--n-train", "5000"], ["n_train=5000", "1438 training samples"]),
     (["--image-size", "4,4"], ["digits: image_size applies only to folders of images"]),
 ])

@@ -1,18 +1,21 @@
 """Preset architectures, each returned as a Sequential of layers.
 
-The names follow the course code people arrive with: TwoLayerNet (CS231n, "Deep Learning from
-Scratch" ch. 5) and MultiLayerNet (DLFS ch. 6: any depth, activation, initialisation, batch norm,
-dropout and L2 weight decay); the convolutional ThreeLayerConvNet (CS231n) and SimpleConvNet
-(DLFS ch. 7), and ConvNet, blocks of conv - batch norm - ReLU - max-pool (the `cnn` preset).
-`build(name, input_shape, ...)` makes one by its command-line name.
+The presets follow the course code people arrive with: two_layer_net (CS231n, "Deep Learning
+from Scratch" ch. 5) and multi_layer_net (DLFS ch. 6: any depth, activation, initialisation,
+batch norm and dropout); the convolutional three_layer_convnet (CS231n) and simple_convnet (DLFS
+ch. 7), and convnet, blocks of conv - batch norm - ReLU - max-pool (the `cnn` preset).
+`build(name, input_shape, ...)` makes one by its command-line name (PRESETS).
+
+Weight decay is not a model option: it belongs to the optimizer (`weight_decay`), and the
+course-style L2 term to the Trainer (`l2_reg`).
 """
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -31,6 +34,7 @@ from scratchnn.layers import (
     Sigmoid,
     Tanh,
 )
+from scratchnn.names import choose
 
 ACTIVATIONS: dict[str, type[Layer]] = {
     "relu": ReLU, "leaky_relu": LeakyReLU, "sigmoid": Sigmoid, "tanh": Tanh,
@@ -43,27 +47,26 @@ def _activation(name: str) -> Layer:
     return ACTIVATIONS[name]()
 
 
-def TwoLayerNet(input_size: int = 784, hidden_size: int = 100, output_size: int = 10, *,
-                weight_init: str | float = "he", rng: np.random.Generator | None = None
-                ) -> Sequential:
+def two_layer_net(input_size: int = 784, hidden_size: int = 100, output_size: int = 10, *,
+                  weight_init: str | float = "he", rng: np.random.Generator | None = None
+                  ) -> Sequential:
     """affine - relu - affine (the scores; pair it with SoftmaxCrossEntropy).
 
     Shapes: x (N, input_size) or images (N, C, H, W) -> scores (N, output_size).
     """
-    return MultiLayerNet(input_size, (hidden_size,), output_size, weight_init=weight_init,
-                         rng=rng)
+    return multi_layer_net(input_size, (hidden_size,), output_size, weight_init=weight_init,
+                           rng=rng)
 
 
-def MultiLayerNet(input_size: int = 784, hidden_sizes: Sequence[int] = (100, 100, 100, 100),
-                  output_size: int = 10, *, activation: str = "relu",
-                  weight_init: str | float = "he", batchnorm: bool = False, dropout: float = 0.0,
-                  weight_decay: float = 0.0, rng: np.random.Generator | None = None) -> Sequential:
+def multi_layer_net(input_size: int = 784,
+                    hidden_sizes: Sequence[int] = (100, 100, 100, 100), output_size: int = 10,
+                    *, activation: str = "relu", weight_init: str | float = "he",
+                    batchnorm: bool = False, dropout: float = 0.0,
+                    rng: np.random.Generator | None = None) -> Sequential:
     """Flatten, then per hidden layer: affine - [batch norm] - activation - [dropout]; then affine.
 
-    weight_init: "he", "xavier" or a standard deviation (DLFS's weight_init_std).
-    weight_decay: L2 strength lambda; the trainer adds lambda/2 * sum(weight^2) over every
-    weight matrix (not biases) to the loss, as DLFS's MultiLayerNet does. It is stored on the
-    returned model as `model.weight_decay`.
+    weight_init: "he", "xavier" or a standard deviation (DLFS's weight_init_std). DLFS's
+    weight_decay_lambda is Trainer(l2_reg=...), not an option of the network.
     Shapes: x (N, input_size) or images (N, C, H, W) with C*H*W = input_size -> (N, output_size).
     """
     if any(h <= 0 for h in hidden_sizes):
@@ -81,19 +84,16 @@ def MultiLayerNet(input_size: int = 784, hidden_sizes: Sequence[int] = (100, 100
         if dropout:
             layers.append(Dropout(dropout, rng=rng))
     layers.append(Linear(sizes[-1], output_size, weight_init=weight_init, rng=rng))
-    model = Sequential(*layers)
-    model.weight_decay = weight_decay
-    return model
+    return Sequential(*layers)
 
 
 def mlp(input_size: int = 784, output_size: int = 10, *,
         hidden_sizes: Sequence[int] = (512, 256), activation: str = "relu",
         weight_init: str | float = "he", batchnorm: bool = True, dropout: float = 0.2,
-        weight_decay: float = 0.0, rng: np.random.Generator | None = None) -> Sequential:
-    """The default model: a MultiLayerNet 784-512-256-10 with batch norm, ReLU and dropout 0.2."""
-    return MultiLayerNet(input_size, hidden_sizes, output_size, activation=activation,
-                         weight_init=weight_init, batchnorm=batchnorm, dropout=dropout,
-                         weight_decay=weight_decay, rng=rng)
+        rng: np.random.Generator | None = None) -> Sequential:
+    """The default model: a multi_layer_net 784-512-256-10 with batch norm, ReLU, dropout 0.2."""
+    return multi_layer_net(input_size, hidden_sizes, output_size, activation=activation,
+                           weight_init=weight_init, batchnorm=batchnorm, dropout=dropout, rng=rng)
 
 
 def _image_shape(input_shape: Sequence[int], name: str) -> tuple[int, int, int]:
@@ -109,19 +109,19 @@ def _pooled(size: int, times: int) -> int:
     return size
 
 
-def ThreeLayerConvNet(input_shape: Sequence[int] = (3, 32, 32), num_filters: int = 32,
-                      filter_size: int = 7, hidden_dim: int = 100, output_size: int = 10, *,
-                      weight_init: str | float = "he", weight_decay: float = 0.0,
-                      rng: np.random.Generator | None = None) -> Sequential:
+def three_layer_convnet(input_shape: Sequence[int] = (3, 32, 32), num_filters: int = 32,
+                        filter_size: int = 7, hidden_dim: int = 100, output_size: int = 10, *,
+                        weight_init: str | float = "he", rng: np.random.Generator | None = None
+                        ) -> Sequential:
     """CS231n's conv - relu - 2x2 max-pool - affine - relu - affine.
 
-    The convolution keeps the spatial size (stride 1, padding (filter_size - 1) // 2).
-    weight_decay: L2 lambda, as MultiLayerNet's (CS231n's `reg`).
+    The convolution keeps the spatial size (stride 1, padding (filter_size - 1) // 2). CS231n's
+    `reg` is Trainer(l2_reg=...).
     Shapes: x (N, C, H, W) -> scores (N, output_size).
     """
-    c, h, w = _image_shape(input_shape, "ThreeLayerConvNet")
+    c, h, w = _image_shape(input_shape, "three_layer_convnet")
     rng = rng if rng is not None else np.random.default_rng()
-    model = Sequential(
+    return Sequential(
         Conv2d(c, num_filters, filter_size, padding=(filter_size - 1) // 2,
                weight_init=weight_init, rng=rng),
         ReLU(), MaxPool2d(2), Flatten(),
@@ -129,45 +129,41 @@ def ThreeLayerConvNet(input_shape: Sequence[int] = (3, 32, 32), num_filters: int
                rng=rng),
         ReLU(),
         Linear(hidden_dim, output_size, weight_init=weight_init, rng=rng))
-    model.weight_decay = weight_decay
-    return model
 
 
-def SimpleConvNet(input_shape: Sequence[int] = (1, 28, 28), filter_num: int = 30,
-                  filter_size: int = 5, padding: int = 0, stride: int = 1,
-                  hidden_size: int = 100, output_size: int = 10, *,
-                  weight_init: str | float = "he", weight_decay: float = 0.0,
-                  rng: np.random.Generator | None = None) -> Sequential:
+def simple_convnet(input_shape: Sequence[int] = (1, 28, 28), filter_num: int = 30,
+                   filter_size: int = 5, padding: int = 0, stride: int = 1,
+                   hidden_size: int = 100, output_size: int = 10, *,
+                   weight_init: str | float = "he", rng: np.random.Generator | None = None
+                   ) -> Sequential:
     """DLFS ch. 7's conv - relu - 2x2 max-pool - affine - relu - affine (conv 30@5x5, affine 100).
 
     Shapes: x (N, C, H, W) -> scores (N, output_size).
     """
-    c, h, w = _image_shape(input_shape, "SimpleConvNet")
+    c, h, w = _image_shape(input_shape, "simple_convnet")
     rng = rng if rng is not None else np.random.default_rng()
     conv_h = (h + 2 * padding - filter_size) // stride + 1
     conv_w = (w + 2 * padding - filter_size) // stride + 1
-    model = Sequential(
+    return Sequential(
         Conv2d(c, filter_num, filter_size, stride, padding, weight_init=weight_init, rng=rng),
         ReLU(), MaxPool2d(2), Flatten(),
         Linear(filter_num * _pooled(conv_h, 1) * _pooled(conv_w, 1), hidden_size,
                weight_init=weight_init, rng=rng),
         ReLU(),
         Linear(hidden_size, output_size, weight_init=weight_init, rng=rng))
-    model.weight_decay = weight_decay
-    return model
 
 
-def ConvNet(input_shape: Sequence[int] = (1, 28, 28), channels: Sequence[int] = (32, 64),
+def convnet(input_shape: Sequence[int] = (1, 28, 28), channels: Sequence[int] = (32, 64),
             hidden_sizes: Sequence[int] = (128,), output_size: int = 10, *,
             batchnorm: bool = True, dropout: float = 0.5, weight_init: str | float = "he",
-            weight_decay: float = 0.0, rng: np.random.Generator | None = None) -> Sequential:
+            rng: np.random.Generator | None = None) -> Sequential:
     """Per entry of `channels`: conv 3x3 pad 1 - [batch norm] - ReLU - 2x2 max-pool; flatten;
     per hidden size: affine - ReLU - [dropout]; then affine.
 
     The defaults are the two-block network of benchmarks/speed.py.
     Shapes: x (N, C, H, W) -> scores (N, output_size).
     """
-    c, h, w = _image_shape(input_shape, "ConvNet")
+    c, h, w = _image_shape(input_shape, "convnet")
     if not 0.0 <= dropout < 1.0:
         raise ConfigError(f"dropout must be in [0, 1), got {dropout}")
     if _pooled(min(h, w), len(channels)) < 1:
@@ -188,33 +184,37 @@ def ConvNet(input_shape: Sequence[int] = (1, 28, 28), channels: Sequence[int] = 
         if dropout:
             layers.append(Dropout(dropout, rng=rng))
     layers.append(Linear(sizes[-1], output_size, weight_init=weight_init, rng=rng))
-    model = Sequential(*layers)
-    model.weight_decay = weight_decay
-    return model
+    return Sequential(*layers)
 
 
 def cnn(input_shape: Sequence[int] = (1, 28, 28), output_size: int = 10, *,
         hidden_sizes: Sequence[int] = (256,), batchnorm: bool = True, dropout: float = 0.3,
-        weight_init: str | float = "he", weight_decay: float = 0.0,
-        rng: np.random.Generator | None = None) -> Sequential:
-    """The strongest preset for Fashion-MNIST within the time budget (README): a ConvNet of three
-    blocks, 32, 64 and 128 channels, then affine 256 - ReLU - dropout 0.3 - affine.
-
-    It trains for 10 epochs by default (TRAIN_DEFAULTS): 0.9248 test accuracy in 6.1 minutes on
-    2 cores (python benchmarks/accuracy.py -- --model cnn). The two-block ConvNet() reached 0.909
-    in 10 epochs and 0.921 in 30.
+        weight_init: str | float = "he", rng: np.random.Generator | None = None) -> Sequential:
+    """The strongest preset for Fashion-MNIST within the time budget (README): a convnet of three
+    blocks, 32, 64 and 128 channels, then affine 256 - ReLU - dropout 0.3 - affine. It trains for
+    10 epochs by default (TRAIN_DEFAULTS).
     """
-    return ConvNet(input_shape, (32, 64, 128), hidden_sizes, output_size, batchnorm=batchnorm,
-                   dropout=dropout, weight_init=weight_init, weight_decay=weight_decay, rng=rng)
+    return convnet(input_shape, (32, 64, 128), hidden_sizes, output_size, batchnorm=batchnorm,
+                   dropout=dropout, weight_init=weight_init, rng=rng)
 
 
-PRESETS = {
-    "mlp": mlp,
-    "two-layer-net": TwoLayerNet,
-    "multi-layer-net": MultiLayerNet,
-    "three-layer-convnet": ThreeLayerConvNet,
-    "simple-convnet": SimpleConvNet,
-    "cnn": cnn,
+# The course's class-like names, used by the README, the benchmarks and the experiments.
+TwoLayerNet, MultiLayerNet = two_layer_net, multi_layer_net
+ThreeLayerConvNet, SimpleConvNet, ConvNet = three_layer_convnet, simple_convnet, convnet
+
+
+class Preset(NamedTuple):
+    function: Callable[..., Sequential]
+    flat: bool            # True: the first argument is input_size = C*H*W; False: (C, H, W)
+
+
+PRESETS: dict[str, Preset] = {
+    "mlp": Preset(mlp, flat=True),
+    "two-layer-net": Preset(two_layer_net, flat=True),
+    "multi-layer-net": Preset(multi_layer_net, flat=True),
+    "three-layer-convnet": Preset(three_layer_convnet, flat=False),
+    "simple-convnet": Preset(simple_convnet, flat=False),
+    "cnn": Preset(cnn, flat=False),
 }
 
 # Training settings a preset comes with: `scratchnn train --model NAME` uses them wherever
@@ -224,23 +224,23 @@ TRAIN_DEFAULTS: dict[str, dict[str, object]] = {
 }
 
 
+def options(name: str) -> list[str]:
+    """The options a preset accepts by name (not its input, output_size or rng)."""
+    params = list(inspect.signature(PRESETS[name].function).parameters)
+    return [p for p in params[1:] if p not in ("output_size", "rng")]
+
+
 def build(name: str, input_shape: int | Sequence[int], output_size: int, *,
-          rng: np.random.Generator, **options) -> Sequential:
+          rng: np.random.Generator, **kwargs) -> Sequential:
     """Build a preset by its command-line name; unknown names suggest the nearest one.
 
-    input_shape: one sample's shape, (C, H, W) for images (an int for flat inputs). Presets whose
-    first argument is `input_size` (the MLPs) get the product, convolutional ones the shape.
+    input_shape: one sample's shape, (C, H, W) for images (an int for flat inputs). The flat
+    presets (the MLPs) get its product, the convolutional ones the shape.
     """
-    if name not in PRESETS:
-        close = difflib.get_close_matches(name, PRESETS, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ConfigError(f"unknown model {name!r}{hint}; expected one of {sorted(PRESETS)}")
-    preset = PRESETS[name]
-    accepted = inspect.signature(preset).parameters
-    for option in options:
-        if option not in accepted:
+    preset = PRESETS[choose("model", name, PRESETS)]
+    for option in kwargs:
+        if option not in options(name):
             raise ConfigError(f"model {name!r} has no option {option!r}")
     shape = (input_shape,) if isinstance(input_shape, int | np.integer) else tuple(input_shape)
-    first = next(iter(accepted))
-    return preset(math.prod(shape) if first == "input_size" else shape, output_size=output_size,
-                  rng=rng, **options)
+    return preset.function(math.prod(shape) if preset.flat else shape, output_size=output_size,
+                           rng=rng, **kwargs)

@@ -6,10 +6,9 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable
 
-from scratchnn.errors import ConfigError
+from scratchnn.names import choose
 from scratchnn.optim import schedules
 from scratchnn.optim.adagrad import AdaGrad
 from scratchnn.optim.adam import Adam, AdamW
@@ -31,16 +30,14 @@ OPTIMIZERS: dict[str, tuple[Callable[..., Optimizer], dict]] = {
 
 
 def make_optimizer(name: str, params: Iterable[Parameter], lr: float, **kwargs) -> Optimizer:
-    """The optimizer called `name` (see OPTIMIZERS) on `params`; kwargs override its defaults.
+    """The optimizer called `name` (see OPTIMIZERS) on `params`; kwargs override its defaults,
+    except those that are None (make_optimizer("adamw", ..., weight_decay=None) decays 0.01).
 
     "momentum" and "nesterov" are SGD with momentum=0.9 (and nesterov=True).
     """
-    if name not in OPTIMIZERS:
-        close = difflib.get_close_matches(name, OPTIMIZERS, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ConfigError(f"unknown optimizer {name!r}{hint}; valid: {', '.join(OPTIMIZERS)}")
-    cls, defaults = OPTIMIZERS[name]
-    return cls(params, lr, **{**defaults, **kwargs})
+    cls, defaults = OPTIMIZERS[choose("optimizer", name, OPTIMIZERS)]
+    given = {k: v for k, v in kwargs.items() if v is not None}
+    return cls(params, lr, **{**defaults, **given})
 
 
 __all__ = [

@@ -7,13 +7,13 @@ result before every step and sets `optimizer.lr`.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import inspect
 import math
 from collections.abc import Callable
 
 from scratchnn.errors import ConfigError
+from scratchnn.names import choose
 
 
 def constant(epoch: float, base_lr: float) -> float:
@@ -66,11 +66,7 @@ def make_schedule(name: str, base_lr: float, epochs: float, *, warmup_epochs: fl
     kwargs are the schedule's own options: decay and every (step), gamma (exponential), min_lr
     (cosine). Example: make_schedule("cosine", 0.1, epochs=20, warmup_epochs=1)(10.5).
     """
-    if name not in SCHEDULES:
-        close = difflib.get_close_matches(name, SCHEDULES, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ConfigError(f"unknown schedule {name!r}{hint}; valid: {', '.join(SCHEDULES)}")
-    function = SCHEDULES[name]
+    function = SCHEDULES[choose("schedule", name, SCHEDULES)]
     bound = ("epoch", "base_lr", "epochs")                 # set here, not by the caller
     options = [p for p in inspect.signature(function).parameters if p not in bound]
     unknown = sorted(set(kwargs) - set(options))

@@ -1,124 +1,182 @@
-"""TrainConfig: every setting of a training run, read from TOML and overridden by CLI flags."""
+"""TrainConfig: every setting of a training run, each declared once.
+
+A field declares the setting's type (its annotation), default and help; `scratchnn train`'s
+flags (`--name-with-dashes`), the TOML keys, the type checks, `train --help` and
+`train --print-config` are all generated from the fields.
+
+weight_decay is the optimizer's, with torch.optim's meaning: L2 through the gradient for sgd,
+momentum, nesterov, adagrad, rmsprop and adam, decoupled for adamw; unset, each optimizer keeps
+its own default (adamw 0.01, the others 0). The course-style L2 term that also adds
+l2_reg/2 * sum ||W||^2 to the reported loss (CS231n's `reg`, the book's weight_decay_lambda) is
+the separate setting l2_reg. Config files written by scratchnn 0.1, where weight_decay meant that
+L2 term, still load, with the optimizer meaning: write l2_reg to keep the old behaviour.
+"""
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
-import difflib
+import functools
 import math
+import textwrap
 import tomllib
+import typing
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from scratchnn import models
 from scratchnn.data.transforms import PREPROCESS
 from scratchnn.errors import ConfigError
+from scratchnn.names import choose
+from scratchnn.optim import OPTIMIZERS
+from scratchnn.optim.schedules import SCHEDULES
 
-# Model options: None means "the preset's default".
-MODEL_OPTIONS = ("hidden_sizes", "activation", "weight_init", "batchnorm", "dropout",
-                 "weight_decay")
+
+def setting(default, help: str, *, unset: str = "", flag: bool = True,
+            metavar: str | None = None, choices: Iterable[str] | None = None,
+            passed_to: str | None = None, resumable: bool = False):
+    """A TrainConfig field. unset: what a None (or "") default means, for the help; flag:
+    `scratchnn train` has --name-with-dashes for it; choices: the valid values (checked, with
+    "did you mean"); passed_to: "model" (an option of the preset) or "data" (of
+    scratchnn.data.load); resumable: allowed with --resume (it changes nothing the run
+    computes)."""
+    return dataclasses.field(default=default, metadata={
+        "help": help, "unset": unset, "flag": flag, "metavar": metavar, "passed_to": passed_to,
+        "choices": None if choices is None else tuple(choices), "resumable": resumable})
 
 
-_TYPES: dict[str, tuple[type, ...]] = {
-    "dataset": (str,), "model": (str,), "optimizer": (str,), "lr": (float, int), "epochs": (int,),
-    "batch_size": (int,), "seed": (int,), "out": (str,), "val_fraction": (float, int),
-    "schedule": (str,), "warmup_epochs": (float, int), "early_stopping": (int,),
-    "keep_best": (bool,), "hidden_sizes": (tuple, list), "activation": (str,),
-    "weight_init": (str, float, int), "batchnorm": (bool,), "dropout": (float, int),
-    "weight_decay": (float, int),
-    "augment": (bool,), "crop_padding": (int,), "flip": (bool,), "preprocess": (str,),
-    "n_train": (int,), "n_val": (int,), "n_test": (int,), "image_size": (tuple, list),
-    "label_column": (str,),
-    "checkpoint_every": (int,), "skip_nonfinite": (bool,),
-}
+def _preset_epochs() -> str:
+    own = ", ".join(f"{name} {d['epochs']}" for name, d in models.TRAIN_DEFAULTS.items()
+                    if "epochs" in d)
+    return f"; a preset may bring its own: {own}" if own else ""
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    dataset: str = "fashion-mnist"
-    model: str = "mlp"
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    epochs: int = 20
-    batch_size: int = 128
-    seed: int = 0
-    out: str = ""                     # run directory; "" -> runs/<model>-<time>
-    val_fraction: float = 0.1         # carved from the training set, seeded
-    schedule: str = "cosine"          # constant | step | exponential | cosine
-    warmup_epochs: float = 0.0
-    early_stopping: int = 0           # patience in epochs; 0 = off
-    keep_best: bool = True            # restore the best-validation weights at the end
-    hidden_sizes: tuple[int, ...] | None = None
-    activation: str | None = None
-    weight_init: str | float | None = None
-    batchnorm: bool | None = None
-    dropout: float | None = None
-    weight_decay: float | None = None  # L2 lambda of the model (DLFS MultiLayerNet)
+    dataset: str = setting(
+        "fashion-mnist", "fashion-mnist, mnist, cifar10, digits or a path: an .npz, a .csv or a "
+        "folder of class folders of images (see `scratchnn datasets`)", metavar="NAME|PATH")
+    model: str = setting("mlp", "the network preset", choices=models.PRESETS, metavar="NAME")
+    optimizer: str = setting("adam", "the update rule", choices=OPTIMIZERS, metavar="NAME")
+    lr: float = setting(1e-3, "the (peak) learning rate", metavar="X")
+    epochs: int = setting(20, "passes over the training set" + _preset_epochs(), metavar="N")
+    batch_size: int = setting(128, "samples per training step", metavar="N")
+    seed: int = setting(0, "seeds the validation split, the weights, dropout and the batch order",
+                        metavar="N")
+    out: str = setting("", "the run directory", unset="runs/<model>-<date>-<time>",
+                       metavar="DIR")
+    val_fraction: float = setting(0.1, "the fraction of the training set held out (seeded) for "
+                                  "validation", metavar="X")
+    schedule: str = setting("cosine", "the learning-rate schedule", choices=SCHEDULES,
+                            metavar="NAME")
+    warmup_epochs: float = setting(0.0, "epochs of linear learning-rate warm-up from 0",
+                                   metavar="X")
+    early_stopping: int = setting(0, "stop after N epochs without a better validation accuracy "
+                                  "(0: never stop early)", metavar="N")
+    keep_best: bool = setting(True, "end with the weights of the best validation epoch")
+    weight_decay: float | None = setting(
+        None, "the optimizer's weight decay, as torch.optim: through the gradient (L2) for sgd, "
+        "momentum, nesterov, adagrad, rmsprop and adam, decoupled for adamw",
+        unset="the optimizer's own: adamw 0.01, the others 0", metavar="X")
+    l2_reg: float = setting(0.0, "the course-style L2 term: adds l2_reg/2 * sum ||W||^2 over the "
+                            "weight matrices to the loss (CS231n's reg, the book's "
+                            "weight_decay_lambda)", metavar="X")
+    # model options (None: the preset's default)
+    hidden_sizes: tuple[int, ...] | None = setting(
+        None, "hidden layer sizes", unset="the preset's; mlp 512,256", metavar="N,N",
+        passed_to="model")
+    activation: str | None = setting(None, "the hidden layers' activation",
+                                     unset="the preset's, relu", choices=models.ACTIVATIONS,
+                                     metavar="NAME", passed_to="model")
+    weight_init: str | float | None = setting(
+        None, "the initial weights: he, xavier or a standard deviation",
+        unset="the preset's, he", metavar="KIND", passed_to="model")
+    batchnorm: bool | None = setting(None, "batch norm after each hidden affine layer",
+                                     unset="the preset's; mlp on", passed_to="model")
+    dropout: float | None = setting(None, "drop probability after each hidden layer",
+                                    unset="the preset's; mlp 0.2", metavar="P",
+                                    passed_to="model")
     # data (scratchnn.data.load and scratchnn.data.transforms)
-    augment: bool = False             # random crop + horizontal flip of training batches
-    crop_padding: int | None = None   # None: by image size (4 for 32x32, 2 for 28x28); 0 = off
-    flip: bool | None = None          # None: by dataset (off for digits and MNIST)
-    preprocess: str = "standardize"   # standardize | scale | mean_image | none
-    n_train: int | None = None        # the first N training samples (None: all)
-    n_val: int | None = None          # the next N as validation (then val_fraction is unused)
-    n_test: int | None = None         # the first N test samples (None: all)
-    image_size: tuple[int, int] | None = None  # resize an image folder's images to (H, W)
-    label_column: str | None = None   # the label column of a CSV (None: "label")
+    augment: bool = setting(False, "random crop + horizontal flip of training batches")
+    crop_padding: int | None = setting(
+        None, "zeros around an image before the random crop (0: no crop)",
+        unset="4 for 32x32 images, 2 for 28x28", metavar="N")
+    flip: bool | None = setting(None, "random horizontal flips",
+                                unset="on, but off for digits and mnist")
+    preprocess: str = setting("standardize", "how pixels become the network's input",
+                              choices=PREPROCESS, metavar="KIND")
+    n_train: int | None = setting(None, "train on the first N training samples", unset="all",
+                                  metavar="N", passed_to="data")
+    n_val: int | None = setting(None, "validate on the next N training samples",
+                                unset="val_fraction of them, at random", metavar="N",
+                                passed_to="data")
+    n_test: int | None = setting(None, "test on the first N test samples", unset="all",
+                                 metavar="N", passed_to="data")
+    image_size: tuple[int, int] | None = setting(
+        None, "resize an image folder's images to H,W", unset="no resizing", metavar="H,W",
+        passed_to="data")
+    label_column: str | None = setting(None, "the label column of a CSV", unset="label",
+                                       metavar="NAME", passed_to="data")
     # reliability (scratchnn.train.checkpoint, the divergence guard)
-    checkpoint_every: int = 0         # also checkpoint every N steps (0: after each epoch only)
-    skip_nonfinite: bool = False      # skip batches with a non-finite loss/gradient, not stop
+    checkpoint_every: int = setting(0, "also save a checkpoint every N steps (0: after each "
+                                    "epoch only)", metavar="N", resumable=True)
+    skip_nonfinite: bool = setting(False, "skip batches with a non-finite loss or gradient "
+                                   "instead of stopping", resumable=True)
 
     def __post_init__(self) -> None:
         for f in fields(self):
-            value, expected = getattr(self, f.name), _TYPES[f.name]
-            if value is not None and (not isinstance(value, expected)
-                                      or (isinstance(value, bool) and bool not in expected)):
-                names = " or ".join(t.__name__ for t in expected)
-                raise ConfigError(f"config key {f.name!r} must be {names}, got {value!r}")
+            value = getattr(self, f.name)
+            if value is not None:
+                object.__setattr__(self, f.name, _checked(f, value))
         for name, low in (("epochs", 1), ("batch_size", 1)):
             if getattr(self, name) < low:
                 raise ConfigError(f"{name} must be a positive integer, got {getattr(self, name)}")
         if not 0 < self.lr < math.inf:
             raise ConfigError(f"lr must be a positive number, got {self.lr}")
-        for name in ("seed", "checkpoint_every", "early_stopping"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if self.weight_decay is not None and not 0 <= self.weight_decay < math.inf:
-            raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay}")
-        if not 0.0 <= self.val_fraction < 1.0:
-            raise ConfigError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
-        if self.hidden_sizes is not None:
-            object.__setattr__(self, "hidden_sizes", tuple(int(h) for h in self.hidden_sizes))
-        for name in ("crop_padding", "n_train", "n_val", "n_test"):
+        for name in ("seed", "checkpoint_every", "early_stopping", "crop_padding", "n_train",
+                     "n_val", "n_test"):
             if getattr(self, name) is not None and getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if self.preprocess not in PREPROCESS:
-            raise ConfigError(f"preprocess must be one of {', '.join(PREPROCESS)}, "
-                              f"got {self.preprocess!r}")
-        if self.image_size is not None:
-            size = tuple(self.image_size)
-            if len(size) != 2 or not all(type(v) is int and v > 0 for v in size):
-                raise ConfigError(f"image_size must be [H, W], got {self.image_size!r}")
-            object.__setattr__(self, "image_size", size)
+        for name in ("weight_decay", "l2_reg"):
+            if getattr(self, name) is not None and not 0 <= getattr(self, name) < math.inf:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ConfigError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if self.image_size is not None and (len(self.image_size) != 2
+                                            or min(self.image_size) <= 0):
+            raise ConfigError(f"image_size must be [H, W], got {list(self.image_size)!r}")
 
     def data_options(self) -> dict:
         """The keyword arguments of scratchnn.data.load that were set."""
-        keys = ("n_train", "n_val", "n_test", "image_size", "label_column")
-        return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
+        return self._set("data")
 
     def model_options(self) -> dict:
         """The model options that were set (the rest stay at the preset's defaults)."""
-        return {k: getattr(self, k) for k in MODEL_OPTIONS if getattr(self, k) is not None}
+        return self._set("model")
+
+    def _set(self, passed_to: str) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.metadata["passed_to"] == passed_to and getattr(self, f.name) is not None}
 
     def replace(self, **changes) -> TrainConfig:
         """A copy with `changes` applied; None values are ignored (an unset CLI flag)."""
         unknown_keys(changes)
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
-    def to_toml(self) -> str:
+    def to_toml(self, comments: bool = False) -> str:
+        """The settings as TOML; unset ones (None) are left out, or with comments=True written
+        as comments, each setting after a comment line of its help."""
         lines = []
         for f in fields(self):
             value = getattr(self, f.name)
+            if comments:
+                text = f"{f.metadata['help']}{_choices(f)} (default: {_default(f)})"
+                lines += ["# " + line for line in textwrap.wrap(text, 98)]
             if value is not None:
                 lines.append(f"{f.name} = {_toml_value(value)}")
+            elif comments:
+                lines.append(f"# {f.name} =")
         return "\n".join(lines) + "\n"
 
     @classmethod
@@ -128,11 +186,48 @@ class TrainConfig:
     @classmethod
     def from_table(cls, table: dict, where: str | Path | None = None) -> TrainConfig:
         """The config of a table of settings (a TOML file's, read by read_toml)."""
+        unknown_keys(table, where=f"{where}: " if where else "")
         try:
             return cls(**table)
-        except TypeError as error:
+        except ConfigError as error:
             raise ConfigError(f"{where}: {error}" if where else str(error)) from None
 
+
+# -- the type checks, from the annotations ------------------------------------------------------
+
+@functools.cache
+def _kinds(name: str) -> tuple[type, ...]:
+    """The types a field's annotation allows, None left out: (float,), (str, float), (tuple,)."""
+    hint = typing.get_type_hints(TrainConfig)[name]
+    options = typing.get_args(hint) if typing.get_origin(hint) is not tuple else (hint,)
+    options = options or (hint,)
+    return tuple(typing.get_origin(t) or t for t in options if t is not type(None))
+
+
+def _checked(f: dataclasses.Field, value):
+    """`value` if its type fits the field (an int for a float; a list for a tuple, made a
+    tuple of ints), with choices checked; else ConfigError naming the key."""
+    kinds = _kinds(f.name)
+    allowed = {bool: (bool,), int: (int,), float: (float, int), str: (str,),
+               tuple: (tuple, list)}
+    fits = any(isinstance(value, allowed[k]) and (k is bool or not isinstance(value, bool))
+               for k in kinds)
+    if fits and tuple in kinds:
+        fits = all(type(v) is int for v in value)
+        value = tuple(value)
+    if not fits:
+        names = " or ".join("a list of integers" if k is tuple else k.__name__ for k in kinds)
+        raise ConfigError(f"config key {f.name!r} must be {names}, got {value!r}")
+    if f.metadata["choices"] is not None:
+        choose(f.name.replace("_", " "), value, f.metadata["choices"])
+    return value
+
+
+def _choices(f: dataclasses.Field) -> str:
+    return f": {', '.join(f.metadata['choices'])}" if f.metadata["choices"] else ""
+
+
+# -- TOML files ---------------------------------------------------------------------------------
 
 def read_toml(path: str | Path) -> dict:
     """The settings a TOML config file gives; a missing or invalid file, or a key that is not a
@@ -152,10 +247,8 @@ def unknown_keys(table: dict, where: str = "") -> None:
     """Raise for a key that is not a TrainConfig field, suggesting the nearest valid one."""
     valid = [f.name for f in fields(TrainConfig)]
     for key in table:
-        if key not in valid:
-            close = difflib.get_close_matches(key, valid, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(f"{where}unknown config key {key!r}{hint}")
+        choose("config key", key, valid, where=where,
+               listing="every key: scratchnn train --print-config")
 
 
 def _toml_value(value) -> str:
@@ -166,3 +259,61 @@ def _toml_value(value) -> str:
     if isinstance(value, tuple | list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# -- command-line flags -------------------------------------------------------------------------
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """One flag per setting: --batch-size N for batch_size, --augment/--no-augment for a bool;
+    every flag defaults to None (unset), and the help shows the setting's default."""
+    for f in fields(TrainConfig):
+        if not f.metadata["flag"]:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        kinds = _kinds(f.name)
+        help = f"{f.metadata['help']}{_choices(f)} (default: {_default(f)})"
+        if kinds == (bool,):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
+                                help=help)
+        else:
+            parser.add_argument(flag, type=_parser_of(kinds, f.metadata["metavar"]),
+                                metavar=f.metadata["metavar"], help=help.replace("%", "%%"))
+
+
+def from_arguments(args: argparse.Namespace) -> dict:
+    """The settings the flags of add_arguments gave (None where a flag was not used)."""
+    return {f.name: getattr(args, f.name) for f in fields(TrainConfig) if f.metadata["flag"]}
+
+
+def resumable(name: str) -> bool:
+    """Whether --resume accepts the setting `name` (it does not change what the run computes)."""
+    return any(f.name == name and f.metadata["resumable"] for f in fields(TrainConfig))
+
+
+def _default(f: dataclasses.Field) -> str:
+    """A setting's default in words: `unset` for None or "", "on"/"off" for a bool."""
+    default = f.default
+    if default is None or default == "":
+        return f.metadata["unset"]
+    if isinstance(default, bool):
+        return "on" if default else "off"
+    return f"{default:g}" if isinstance(default, float) else str(default)
+
+
+def _parser_of(kinds: tuple[type, ...], example: str | None) -> Callable[[str], object]:
+    if kinds == (tuple,):
+        def integers(text: str) -> tuple[int, ...]:
+            try:
+                return tuple(int(part) for part in text.replace(",", " ").split())
+            except ValueError:
+                raise argparse.ArgumentTypeError(
+                    f"expected integers like {example}, got {text!r}") from None
+        return integers
+    if kinds == (str, float):
+        def name_or_number(text: str) -> str | float:
+            try:
+                return float(text)
+            except ValueError:
+                return text
+        return name_or_number
+    return kinds[0]
