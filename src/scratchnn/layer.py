@@ -169,7 +169,17 @@ def _dtype_of(current) -> np.dtype:
 
 
 class Sequential(Layer):
-    """Layers applied one after another; backward runs them in reverse. Children: "0", "1", ..."""
+    """Layers applied one after another; backward runs them in reverse. Children: "0", "1", ...
+
+    >>> import numpy as np
+    >>> from scratchnn.layers import Linear, ReLU
+    >>> rng = np.random.default_rng(0)
+    >>> model = Sequential(Linear(4, 8, rng=rng), ReLU(), Linear(8, 3, rng=rng))
+    >>> model(np.ones((2, 4), np.float32)).shape
+    (2, 3)
+    >>> list(model.state_dict())
+    ['0.weight', '0.bias', '2.weight', '2.bias']
+    """
 
     def __init__(self, *layers: Layer) -> None:
         super().__init__()

@@ -20,6 +20,14 @@ class Linear(Layer):
 
     backward_params skips dx: for a first layer, whose input is the data (in torch, an input
     without requires_grad); for 784-wide images it saves the largest product of the backward.
+
+    >>> layer = Linear(3, 2, rng=np.random.default_rng(0))
+    >>> y = layer(np.ones((4, 3), np.float32))
+    >>> y.shape, layer.weight.data.shape
+    ((4, 2), (3, 2))
+    >>> dx = layer.backward(np.ones_like(y))       # accumulates into weight.grad and bias.grad
+    >>> dx.shape, layer.bias.grad.tolist()         # dbias: dout summed over the batch
+    ((4, 3), [4.0, 4.0])
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *,

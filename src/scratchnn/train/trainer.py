@@ -55,6 +55,17 @@ class Trainer:
 
     The model's backward_params is called in place of backward: the gradient for the data is
     never used, and the first Linear or Conv2d skips computing it.
+
+    >>> import scratchnn as snn
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(200, 2)).astype(np.float32)
+    >>> y = (x[:, 0] > 0).astype(np.int64)                 # class 1 where the first feature > 0
+    >>> model = snn.Sequential(snn.layers.Linear(2, 2, rng=rng))
+    >>> trainer = Trainer(model, snn.losses.SoftmaxCrossEntropy(),
+    ...                   snn.optim.SGD(model.parameters(), lr=0.5), batch_size=20)
+    >>> history = trainer.fit(x, y, epochs=5)
+    >>> len(history), trainer.evaluate(x, y)["accuracy"] > 0.95
+    (5, True)
     """
 
     def __init__(self, model, loss_fn, optimizer, *, batch_size: int = 128,
