@@ -67,10 +67,11 @@ def load_model(path: str | Path) -> tuple[Sequential, dict]:
     """Rebuild the preset the file names and load its weights -> (model in eval mode, meta)."""
     state, meta = read_model_file(path)
     _check_sizes(meta, state, path)
+    # scratchnn 0.1 stored its L2 weight decay among the model options; it never shaped the net
+    options = {k: v for k, v in meta.get("model_options", {}).items() if k != "weight_decay"}
     try:
         model = models.build(meta["model"], meta.get("input_shape", meta["input_size"]),
-                             meta["output_size"],
-                             rng=np.random.default_rng(0), **meta.get("model_options", {}))
+                             meta["output_size"], rng=np.random.default_rng(0), **options)
         model.load_state_dict(state)
     except (KeyError, TypeError, ValueError, OverflowError) as error:
         raise DataError(f"{path}: metadata does not describe a known model ({error})") from None

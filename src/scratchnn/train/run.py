@@ -75,6 +75,20 @@ def resume_config(directory: str | os.PathLike) -> TrainConfig:
     return Run.open(directory).train_config()
 
 
+def make_trainer(config: TrainConfig, model, **kwargs) -> Trainer:
+    """The Trainer, optimizer and schedule `config` asks for, on `model`. The optimizer gets
+    config.weight_decay (None: its own default), the Trainer config.l2_reg. kwargs: the run's
+    own Trainer arguments (callbacks, preprocess, augment, checkpoint_dir)."""
+    optimizer = optim.make_optimizer(config.optimizer, model.parameters(), lr=config.lr,
+                                     weight_decay=config.weight_decay)
+    schedule = optim.make_schedule(config.schedule, config.lr, config.epochs,
+                                   warmup_epochs=config.warmup_epochs)
+    return Trainer(model, SoftmaxCrossEntropy(), optimizer, batch_size=config.batch_size,
+                   schedule=schedule, seed=config.seed, keep_best=config.keep_best,
+                   l2_reg=config.l2_reg, checkpoint_every=config.checkpoint_every,
+                   skip_nonfinite=config.skip_nonfinite, **kwargs)
+
+
 def run_training(config: TrainConfig, *, progress: bool = True,
                  callbacks: tuple[Callback, ...] = (), resume: bool = False) -> RunResult:
     """Train as `config` says; write config.toml, metrics.csv, model.npz and plots/ to the run
@@ -105,22 +119,15 @@ def run_training(config: TrainConfig, *, progress: bool = True,
     input_size, output_size = math.prod(x_train.shape[1:]), len(dataset.classes)
     model = models.build(config.model, x_train.shape[1:], output_size, rng=model_rng,
                          **config.model_options())
-    optimizer = optim.make_optimizer(config.optimizer, model.parameters(), lr=config.lr,
-                                     weight_decay=config.weight_decay)  # None: its own default
-    schedule = optim.make_schedule(config.schedule, config.lr, config.epochs,
-                                   warmup_epochs=config.warmup_epochs)
     hooks = [*callbacks, CSVLogger(directory / "metrics.csv")]
     if progress:
         hooks.append(ProgressBar())
     if config.early_stopping:
         hooks.append(EarlyStopping(config.early_stopping))
-    trainer = Trainer(model, SoftmaxCrossEntropy(), optimizer, batch_size=config.batch_size,
-                      schedule=schedule, seed=config.seed, callbacks=hooks,
-                      keep_best=config.keep_best, l2_reg=config.l2_reg,
-                      preprocess=fit_preprocess(config.preprocess, x_train),
-                      augment=augmentation(config, dataset.name, x_train.shape[1:]),
-                      checkpoint_dir=checkpoint_dir, checkpoint_every=config.checkpoint_every,
-                      skip_nonfinite=config.skip_nonfinite)
+    trainer = make_trainer(config, model, callbacks=hooks,
+                           preprocess=fit_preprocess(config.preprocess, x_train),
+                           augment=augmentation(config, dataset.name, x_train.shape[1:]),
+                           checkpoint_dir=checkpoint_dir)
     trainer.checkpoint_info = {"config": dataclasses.asdict(config)}
     history = trainer.fit(x_train, y_train, config.epochs, validation=validation,
                           resume=checkpoint_dir if resume else None)
