@@ -102,7 +102,7 @@ def test_svm_and_softmax_loss_notebook_checks():
     loss, dx = cs231n.softmax_loss(x, y)
     dx_num = eval_numerical_gradient(lambda x: cs231n.softmax_loss(x, y)[0], x, verbose=False)
     assert abs(loss - 2.3) < 0.01                        # "loss should be close to 2.3"
-    assert rel_error(dx_num, dx) < 1e-7                  # "dx error should be around the order of e-8"
+    assert rel_error(dx_num, dx) < 1e-7                  # "around the order of e-8"
 
 
 # -- batch norm, layer norm ---------------------------------------------------------------------
