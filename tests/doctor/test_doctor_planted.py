@@ -4,6 +4,7 @@ healthy models must get a clean report (nothing worse than a note); nothing pass
 from __future__ import annotations
 
 import copy
+import functools
 
 import numpy as np
 import pytest
@@ -12,6 +13,8 @@ from doctor_cases import (
     LR,
     SIZE,
     TwoLayerNet,
+    apply_remedy,
+    doctor_args,
     healthy,
     images,
     planted,
@@ -22,44 +25,116 @@ from doctor_cases import (
 import scratchnn as snn
 from scratchnn.losses import MSE
 
-# (bug, the check that must rank first, words in its title, words in what it measured)
+# (bug, the check that must rank first, words in its title, words in what it measured, the
+# remedy's action). Dense and conv; built-in and hand-written layers; data, optimizer, schedule.
 PLANTED = [
     ("softmax derivative in the loss gradient", "gradients", "the loss's backward",
-     "multiplied by s(1 - s)"),
-    ("update adds the gradient", "optimizer", "goes uphill", "-1.00"),
-    ("raw uint8 inputs", "inputs", "raw uint8", "x.dtype = uint8"),
+     "multiplied by s(1 - s)", "fix_code"),
+    ("update adds the gradient", "optimizer", "goes uphill", "-1.00", "fix_code"),
+    ("raw uint8 inputs", "inputs", "raw uint8", "x.dtype = uint8", "scale_inputs"),
     ("all-zero initialisation", "structure", "identical (symmetric initialisation)",
-     "'weight' all 0"),
+     "'weight' all 0", "reinit"),
     ("learning rate 100x too high", "learning-rate", "the learning rate 10 is too high",
-     "diverged"),
+     "diverged", "set_lr"),
     ("batch iterator misaligns x and y", "batches", "breaks the (x, y) pairs",
-     "do not occur in the data"),
+     "do not occur in the data", "fix_code"),
     ("labels permuted against the inputs", "generalisation", "no better than chance",
-     "held-out"),
-    ("ReLU before the fused loss", "structure", "layer 6 (ReLU) sits right before", "[0,"),
+     "kept out of these steps", "realign_labels"),
+    ("ReLU before the fused loss", "structure", "layer 6 (ReLU) sits right before", "[0,",
+     "remove_layer"),
     ("loss gradient without 1/N", "gradients", "the loss's backward (SummedLoss)",
-     "the 1/N of the batch mean is missing"),
+     "the 1/N of the batch mean is missing", "fix_code"),
     ("batch norm backward without 1/N", "gradients", "layer 2 (HandBatchNorm)",
-     "exactly N = 4 (the batch size) times"),
+     "exactly N = 4 (the batch size) times", "fix_code"),
     ("own model's bias gradient averaged", "gradients", "TwoLayerNet: backward disagrees",
-     "1/N = 1/4"),
+     "1/N = 1/4", "fix_code"),
     ("dropout random in eval mode", "structure", "layer 3 (EvalRandomDropout) is still random",
-     "differ"),
+     "differ", "fix_code"),
+    ("hidden biases very negative", "statistics", "layer 2 (ReLU): 100% of its units never fire",
+     "output 0 for every one", "zero_bias"),
+    ("deep sigmoid stack", "statistics", "gradients vanish across depth", "in the first layer",
+     "relu_he"),
+    ("saturated tanh", "statistics", "layer 2 (Tanh)", "within 2% of a bound", "reinit"),
+    ("dropout left in eval mode", "structure", "layer 3 (Dropout) is in eval mode",
+     "in eval mode as given", "train_mode"),
+    ("batch norm left in eval mode", "structure", "layer 2 (BatchNorm1d) is in eval mode",
+     "in eval mode as given", "train_mode"),
+    ("keep probability passed as dropout p", "structure", "(Dropout) drops",
+     "(p = 0.9)", "set"),
+    ("drop probability passed as keep_prob", "structure", "(KeepDropout) drops",
+     "(keep_prob = 0.1)", "set"),
+    ("cosine schedule over 5 of 50 epochs", "learning-rate", "reaches zero at epoch 5 of 50",
+     "50 epochs are planned", "schedule_span"),
+    ("step decay far too steep", "learning-rate", "reaches zero at epoch", "30 epochs",
+     "schedule_span"),
+    ("weight decay 1", "optimizer", "weight decay 1 shrinks the weights to nothing",
+     "keep 0% of their norm", "weight_decay"),
+    ("held-out samples shared with training", "held-out",
+     "30 held-out samples are also training samples", "30 of 200", "drop_shared_held_out"),
+    ("conv padding 1 with a 5x5 kernel", "structure", "padding (1, 1) with a 5x5 kernel",
+     "output 6x6 from input 8x8", "set"),
+    ("conv all-zero initialisation", "structure", "layer 0 (Conv2d): its units are identical",
+     "'weight' all 0", "reinit"),
+    ("hand-written conv: transposed kernel in backward", "gradients", "layer 0 (HandConv)",
+     "the kernel is transposed in the backward", "fix_code"),
+    ("hand-written conv: col2im overwrites", "gradients", "layer 0 (HandConv)",
+     "col2im overwrites instead of adding", "fix_code"),
 ]
+BUGS = [p[0] for p in PLANTED]
 
 
-@pytest.mark.parametrize("bug, check, title, measured", PLANTED, ids=[p[0] for p in PLANTED])
-def test_the_planted_bug_is_the_top_finding(bug, check, title, measured):
-    report = snn.doctor(**planted(bug))
+@functools.cache
+def examined(bug: str) -> tuple[dict, snn.doctor.Report]:
+    """The planted case and its report, once per bug for the tests of this module."""
+    case = planted(bug)
+    return case, snn.doctor(**doctor_args(case))
+
+
+@pytest.mark.parametrize("bug, check, title, measured, action", PLANTED, ids=BUGS)
+def test_the_planted_bug_is_the_top_finding(bug, check, title, measured, action):
+    report = examined(bug)[1]
     top = report.top
     assert top is not None and not report.clean, report.text()
-    assert (top.severity, top.check) == ("critical", check), report.text()
+    assert top.severity in ("critical", "warning") and top.check == check, report.text()
     assert title in top.title and measured in top.measured, report.text()
-    assert top.why and top.fix
+    assert top.why and top.fix and top.follows is None
+    assert top.remedy is not None and top.remedy["action"] == action, top.remedy
+
+
+@pytest.mark.parametrize("bug", BUGS)
+def test_the_prescribed_fix_cures_the_finding(bug):
+    """Apply the top finding's remedy as it says, examine again: that finding is gone."""
+    case, report = examined(bug)
+    cured = snn.doctor(**doctor_args(apply_remedy(case, report.top.remedy)))
+    again = [f for f in cured.problems if (f.check, f.layer, f.title) == (
+        report.top.check, report.top.layer, report.top.title)
+        or (f.remedy or {}).get("action") == report.top.remedy["action"] == "fix_code"
+        and f.remedy == report.top.remedy]
+    assert not again, cured.text()
+
+
+def test_the_corpus_covers_dense_conv_data_optimizer_and_schedule_bugs():
+    checks = {p[1] for p in PLANTED}
+    assert len(PLANTED) >= 24 and {"inputs", "held-out", "batches", "optimizer",
+                                   "learning-rate", "gradients", "structure"} <= checks
+    assert sum("conv" in bug for bug in BUGS) >= 4
+
+
+def test_causes_come_before_symptoms_in_the_issue_example():
+    """Hidden biases very negative: the dead ReLUs of layer 2 are the cause; nothing is called
+    symmetric; the layers after it are marked as following from it."""
+    report = examined("hidden biases very negative")[1]
+    assert report.top.title == "layer 2 (ReLU): 100% of its units never fire"
+    assert report.top.severity == "critical"
+    assert not any("symmetric" in f.title or "symmetric" in f.measured for f in report.findings)
+    receiving = [f for f in report.findings if f.title.startswith("layer 3 (Linear)")]
+    assert receiving and "from layer 2 (ReLU)" in receiving[0].title
+    assert all(f.follows == 1 for f in report.problems[1:]), report.text()
+    assert "Initialise the biases of layer 1 (Linear) at 0" in report.top.fix
 
 
 def test_the_learning_rate_finding_names_a_rate_that_works():
-    report = snn.doctor(**planted("learning rate 100x too high"))
+    report = examined("learning rate 100x too high")[1]
     assert f"at lr={LR:g} the loss went" in report.top.measured
     assert "Use lr=" in report.top.fix
 

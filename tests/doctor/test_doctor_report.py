@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from doctor_cases import planted
+from doctor_cases import doctor_args, planted
 
 import scratchnn as snn
 from scratchnn.doctor import Finding, LRCurve, Report
@@ -44,7 +44,7 @@ def test_an_unknown_severity_is_refused():
 
 
 def test_text_json_and_files(tmp_path):
-    report = snn.doctor(**planted("update adds the gradient"))
+    report = snn.doctor(**doctor_args(planted("update adds the gradient")))
     text = report.text()
     assert text.startswith("scratchnn doctor: Sequential(Flatten, Linear, ReLU")
     assert "1. CRITICAL: the optimizer (AscentSGD) goes uphill" in text

@@ -31,7 +31,8 @@ def check_inputs(x_raw: np.ndarray, x: np.ndarray, param_dtype) -> tuple[list[Fi
             "overflow and wrap around).",
             "Convert and scale before the network: x = x.astype(np.float32) / 255 (or "
             "standardise with the training set's mean and std, as "
-            "scratchnn.train.Standardize.fit(x_train) does).", "inputs"))
+            "scratchnn.data.Standardize.fit(x_train) does).", "inputs", layer=-1,
+            remedy={"action": "scale_inputs"}))
     bad = int(x_raw.size - np.count_nonzero(np.isfinite(x_raw))) if x_raw.dtype.kind == "f" else 0
     if bad:
         findings.append(Finding(
@@ -39,7 +40,7 @@ def check_inputs(x_raw: np.ndarray, x: np.ndarray, param_dtype) -> tuple[list[Fi
             f"{bad} of {x_raw.size} input values are NaN or +-inf.",
             "One NaN input makes that sample's loss NaN, and through the gradient every weight.",
             "Find where they come from (a division by a zero std, a failed parse, a missing "
-            "value) and drop or impute those samples.", "inputs"))
+            "value) and drop or impute those samples.", "inputs", layer=-1))
         return findings, ""
     flat = x.reshape(len(x), -1).astype(np.float64)
     rms = float(np.sqrt(np.mean(flat**2))) if flat.size else 0.0
@@ -50,7 +51,7 @@ def check_inputs(x_raw: np.ndarray, x: np.ndarray, param_dtype) -> tuple[list[Fi
             "critical", "every input feature is constant", f"all {flat.shape[1]} features take "
             f"one value in the sample (RMS {rms:.3g}).", "Constant inputs carry no information: "
             "every sample looks the same to the network.", "Check the data loading (a wrong "
-            "slice, a mask multiplied in, an over-eager normalisation).", "inputs"))
+            "slice, a mask multiplied in, an over-eager normalisation).", "inputs", layer=-1))
         return findings, ""
     if x_raw.dtype.kind not in "biu":
         if rms > SCALE_WARNING:
@@ -63,14 +64,16 @@ def check_inputs(x_raw: np.ndarray, x: np.ndarray, param_dtype) -> tuple[list[Fi
                 f"{rms:.0f}x larger make the first layer's outputs and the gradients of its "
                 "weights that much larger, which acts like a learning rate far too high.",
                 "Scale the inputs: divide images by 255, or standardise each feature with the "
-                "training set's mean and std.", "inputs"))
+                "training set's mean and std.", "inputs", layer=-1,
+                remedy={"action": "scale_inputs"}))
         elif rms < SCALE_TINY:
             findings.append(Finding(
                 "warning", f"the inputs are tiny: root-mean-square {rms:.3g}, expected about 1",
                 f"RMS of the inputs {rms:.3g}, values from {flat.min():.3g} to "
                 f"{flat.max():.3g} (divided by 255 twice?).",
                 "The signal reaching the first layer is swamped by its bias, and its weights "
-                "learn very slowly.", "Standardise the inputs to mean 0 and std 1.", "inputs"))
+                "learn very slowly.", "Standardise the inputs to mean 0 and std 1.", "inputs",
+                layer=-1, remedy={"action": "scale_inputs"}))
         varying = std[std > 0]
         spread = float(varying.max() / np.median(varying))
         if spread > 100:
@@ -80,7 +83,8 @@ def check_inputs(x_raw: np.ndarray, x: np.ndarray, param_dtype) -> tuple[list[Fi
                 f"{np.median(varying):.3g}).", "The largest features dominate the first layer "
                 "and the gradient; the small ones are learned hardly at all.",
                 "Standardise each feature: (x - mean) / std with the training set's "
-                "statistics.", "inputs"))
+                "statistics.", "inputs", layer=-1,
+                remedy={"action": "scale_inputs"}))
     if constant:
         findings.append(Finding(
             "info", f"{constant} of {flat.shape[1]} input features are constant in the sample",

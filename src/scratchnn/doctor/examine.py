@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
 from scratchnn.data.batches import batches as plain_batches
-from scratchnn.doctor import data_checks, gradients, learning, pairs, statistics, structure
+from scratchnn.doctor import (
+    activations,
+    data_checks,
+    gradients,
+    held_out,
+    learning,
+    modes,
+    pairs,
+    statistics,
+    structure,
+    training_plan,
+)
 from scratchnn.doctor.lr_range import lr_range_test, lr_range_verdict
 from scratchnn.doctor.patient import Patient, leaves
 from scratchnn.doctor.report import Finding, Report
 from scratchnn.errors import ShapeError
+from scratchnn.optim import make_optimizer
 
 SAMPLES = 2000        # the doctor works on a random subset of this many samples
 GRADCHECK_SAMPLES = 4
@@ -22,7 +34,10 @@ STATS_SAMPLES = 256
 
 def doctor(model, loss_fn, x: np.ndarray, y: np.ndarray, lr: float | None = None, *,
            optimizer=None, batches: Callable | None = None, batch_size: int = 32,
-           samples: int = SAMPLES, seed: int = 0) -> Report:
+           samples: int = SAMPLES, seed: int = 0, weight_decay: float | None = None,
+           held_out: tuple[np.ndarray, np.ndarray] | None = None,
+           schedule: Callable[[float], float] | None = None, epochs: float | None = None
+           ) -> Report:
     """Examine why `model` (any Layer) might not learn from (x, y) with `loss_fn`.
 
     Nothing passed in is changed: every check works on copies. Checks, in the order the report
@@ -30,8 +45,10 @@ def doctor(model, loss_fn, x: np.ndarray, y: np.ndarray, lr: float | None = None
     gradient check of every layer at its own input (naming the first that disagrees) and of the
     loss; structure (an activation before a fused softmax loss, identical units, layers that
     ignore eval()); the optimizer's direction; the starting loss against chance; the learning
-    rate; per-layer statistics; overfitting one batch; generalising to held-out samples. A
-    learning-rate range test gives the curve (`report.lr_curve`) and a suggested rate.
+    rate, its schedule and the weight decay; per-layer statistics (dead, saturated or constant
+    units, gradient scale across depth); overfitting one batch; generalising to held-out
+    samples. A learning-rate range test gives the curve (`report.lr_curve`) and a suggested
+    rate. Report.relate then puts causes before the symptoms they explain.
 
     lr: the learning rate you train with (default: the optimizer's, else the suggested one).
     optimizer: None (plain SGD: w -= lr * grad), a name ("adam"), an optimizer built on
@@ -40,6 +57,11 @@ def doctor(model, loss_fn, x: np.ndarray, y: np.ndarray, lr: float | None = None
     batches: your batch iterator, called as batches(x, y, batch_size, shuffle=True, rng=rng)
         like scratchnn.data.batches (the default); one pass is checked for broken (x, y) pairs.
     samples: at most this many samples (a random subset) are used.
+    weight_decay: the weight decay of an optimizer given by name or None (an optimizer object
+        has its own).
+    held_out: (x, y) the model does not train on (a validation split, a test set): checked for
+        samples shared with x, and used to measure accuracy on unseen data.
+    schedule, epochs: the learning-rate schedule (epoch -> lr) and the epochs it will run for.
     """
     started = time.perf_counter()
     x, y = np.asarray(x), np.asarray(y)
@@ -54,31 +76,48 @@ def doctor(model, loss_fn, x: np.ndarray, y: np.ndarray, lr: float | None = None
     x_model = x_raw.astype(np.float32) if x_raw.dtype.kind in "biu" else x_raw
     if y_sample.ndim == 2 and y_sample.shape[1] == 1 and y_sample.dtype.kind in "biu":
         y_sample = y_sample.ravel()       # reported by check_labels; the rest can go on
+    if weight_decay is not None and (optimizer is None or isinstance(optimizer, str)):
+        optimizer = _with_weight_decay(optimizer or "sgd", weight_decay)
     patient = Patient(model, loss_fn, x_raw, x_model, y_sample, optimizer, lr,
                       batches or plain_batches, batch_size, seed)
     report = Report(subject=_subject(patient, len(x)))
-    _examine(patient, report, x, y)
-    _relate(report)
+    plan = Plan(_held_out(held_out, samples, rng), schedule, epochs)
+    _examine(patient, report, x, y, plan)
+    report.relate()
     report.seconds = time.perf_counter() - started
     return report
 
 
-CAUSES = ("inputs", "labels", "batches", "gradients", "structure", "optimizer")
-SYMPTOMS = ("init-loss", "learning-rate", "statistics", "overfit", "lr-range")
+def _with_weight_decay(name: str, weight_decay: float) -> Callable:
+    """The optimizer called `name` with this weight decay, as a (params, lr) -> optimizer."""
+    def build(params, lr):
+        return make_optimizer(name, params, lr, weight_decay=weight_decay)
+
+    build.__name__ = f"{name} weight_decay={weight_decay:g}"
+    return build
 
 
-def _relate(report: Report) -> None:
-    """Point symptoms (a learning rate that diverges, a batch that cannot be fitted) at the
-    critical cause ranked above them: fixing the cause changes what they measure."""
-    causes = [i for i, f in enumerate(report.findings, 1)
-              if f.severity == "critical" and f.check in CAUSES]
-    if not causes:
-        return
-    which = ", ".join(str(i) for i in causes[:3])
-    note = (f" This may well follow from finding{'s' * (len(causes) > 1)} {which} above: fix "
-            f"{'that' if len(causes) == 1 else 'those'} first and examine again.")
-    report.findings = [dataclasses.replace(f, why=f.why + note) if f.check in SYMPTOMS else f
-                       for f in report.findings]
+@dataclass
+class Plan:
+    """What surrounds the model: held-out data (as given, and as the model sees it), the
+    learning-rate schedule and its epochs."""
+
+    held_out: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None   # x as given, x, y
+    schedule: Callable[[float], float] | None = None
+    epochs: float | None = None
+
+
+def _held_out(held_out, samples: int, rng: np.random.Generator):
+    """(x as given, x as the model sees it, y) of at most `samples` held-out samples."""
+    if held_out is None:
+        return None
+    x, y = (np.asarray(a) for a in held_out)
+    if len(x) != len(y):
+        raise ShapeError(f"held-out x and y differ in length: {len(x)} vs {len(y)}")
+    if y.ndim == 2 and y.shape[1] == 1 and y.dtype.kind in "biu":
+        y = y.ravel()
+    keep = np.sort(rng.permutation(len(x))[:samples])
+    return x, (x[keep].astype(np.float32) if x.dtype.kind in "biu" else x[keep]), y[keep]
 
 
 def _name(function) -> str:
@@ -144,7 +183,8 @@ def _scores(patient: Patient) -> np.ndarray | None:
         return None
 
 
-def _examine(patient: Patient, report: Report, x_all: np.ndarray, y_all: np.ndarray) -> None:
+def _examine(patient: Patient, report: Report, x_all: np.ndarray, y_all: np.ndarray,
+             plan: Plan) -> None:
     param_dtype = next((p.data.dtype for p in patient.model.parameters()), np.float32)
     _run(report, "inputs", data_checks.check_inputs, x_all, patient.x, param_dtype)
     tr = _run(report, "forward", _trace, patient, STATS_SAMPLES)
@@ -153,14 +193,19 @@ def _examine(patient: Patient, report: Report, x_all: np.ndarray, y_all: np.ndar
     usable = _run(report, "labels", data_checks.check_labels, y_all, outputs)
     if not tr or not usable:
         return                  # nothing below can run: the findings say why
+    if plan.held_out is not None:
+        _run(report, "held-out data", held_out.check_shared, x_all, plan.held_out[0])
     _run(report, "batches", pairs.check_batches, patient.batches, patient.x_raw, patient.y,
          patient.batch_size, patient.rng(20), _name(patient.batches))
     _run(report, "gradient", gradients.check_layers, patient, patient.x[:GRADCHECK_SAMPLES])
     _run(report, "loss gradient", gradients.check_loss, patient, *patient.batch(8))
     structural = {"hidden layers": (structure.check_hidden, patient.model),
                   "final activation": (structure.check_last_activation, patient, tr),
-                  "symmetry": (structure.check_symmetry, tr),
-                  "eval mode": (structure.check_eval_mode, patient, patient.x[:64])}
+                  "activations": (activations.check_activations, tr),
+                  "eval mode": (structure.check_eval_mode, patient, patient.x[:64]),
+                  "training mode": (modes.check_given_mode, patient),
+                  "dropout rate": (modes.check_dropout_rate, patient, patient.x[:64]),
+                  "conv padding": (structure.check_conv_padding, tr)}
     for name, (check, *args) in structural.items():
         _run(report, name, lambda c=check, a=args: (c(*a), ""))
     curve = _run(report, "lr range", lambda: ([], "", lr_range_test(patient, patient.x,
@@ -169,15 +214,22 @@ def _examine(patient: Patient, report: Report, x_all: np.ndarray, y_all: np.ndar
     suggested = curve.suggested if curve else None
     lr = patient.given_lr() or suggested or 1e-2
     _run(report, "statistics", _statistics, patient, tr, lr, report)
+    if plan.schedule is not None and plan.epochs:
+        _run(report, "schedule", training_plan.check_schedule, plan.schedule, plan.epochs)
     ys = patient.y[:len(scores)]
     _run(report, "starting loss", learning.check_init_loss, patient, tr.loss, scores, ys)
     try:
         uniform = learning.chance_loss(patient, scores, ys)
     except Exception:  # noqa: BLE001 - a user's loss may refuse all-zero scores
         uniform = tr.loss
+    _run(report, "weight decay", training_plan.check_weight_decay, patient, lr, uniform)
     working = _run(report, "overfit", learning.check_overfit, patient, uniform, suggested)
+    held = plan.held_out[1:] if plan.held_out is not None else None
     if working:
-        _run(report, "generalisation", learning.check_generalisation, patient, working)
+        _run(report, "generalisation", learning.check_generalisation, patient, working, held)
+    if held is not None and data_checks.is_classification(patient.y, outputs or 0):
+        report.passed.append(held_out.model_as_given(patient.copy_model(), *held,
+                                                     trained_on=False))
     if curve:
         _run(report, "lr verdict", lambda: lr_range_verdict(curve, working or None))
 

@@ -58,7 +58,8 @@ def check_batches(batches: Callable, x: np.ndarray, y: np.ndarray, batch_size: i
                 "critical", f"the batch iterator {name} yields batches of {len(xb)} inputs but "
                 f"{len(yb)} labels", f"first mismatched batch: x {xb.shape}, y {yb.shape}.",
                 "Every input needs its own label.", "Cut x and y with the same indices: "
-                "idx = order[i:i + batch_size]; yield x[idx], y[idx]", "batches")], ""
+                "idx = order[i:i + batch_size]; yield x[idx], y[idx]", "batches",
+                remedy={"action": "fix_code", "target": name})], ""
         for xi, yi in zip(xb, yb, strict=True):
             produced += 1
             key = _key(xi)
@@ -88,7 +89,8 @@ def check_batches(batches: Callable, x: np.ndarray, y: np.ndarray, batch_size: i
             "nothing to learn beyond the class frequencies and accuracy stays near chance "
             "(the classic: X taken from the unshuffled array, Y from the shuffled one).",
             "Index x and y with the same permutation: order = rng.permutation(len(x)); for each "
-            "batch idx = order[i:i + batch_size]; yield x[idx], y[idx].", "batches"))
+            "batch idx = order[i:i + batch_size]; yield x[idx], y[idx].", "batches",
+            remedy={"action": "fix_code", "target": name}))
     missed = sum(max(0, copies[key] - visits.get(key, 0)) for key in copies)
     repeated = sum(max(0, count - copies[key]) for key, count in visits.items())
     if missed >= batch_size or repeated:         # fewer than a batch missed: drop_last
@@ -98,7 +100,8 @@ def check_batches(batches: Callable, x: np.ndarray, y: np.ndarray, batch_size: i
             f"were left out and {repeated} came more than once.",
             "Sampling with replacement (np.random.choice) or a wrong loop bound "
             "leaves some samples out of every epoch and shows others twice.",
-            "Take consecutive slices of one permutation per epoch.", "batches"))
+            "Take consecutive slices of one permutation per epoch.", "batches",
+            remedy={"action": "fix_code", "target": name}))
     summary = (f"batch iterator {name}: {checked} (x, y) pairs from one shuffled pass all occur "
                "in the data; every sample visited once")
     return findings, summary

@@ -1,16 +1,19 @@
 """Finding and Report: what the doctor found, ranked so that the most fundamental problem is first.
 
 A finding has a severity (critical > warning > info), a title, what was measured, why it matters
-and what to do. Findings are ranked by severity, then by `order`: causes before symptoms
-(inputs, then gradients, then structure, the optimizer, the learning rate, statistics, and
-last the symptoms "cannot overfit one batch" and "no better than chance on held-out samples").
+and what to do (in words, and as data in `remedy`). Report.relate orders them causes first, by
+construction: a symptom (a dead or constant layer, gradients that vanish, a batch that cannot be
+fitted) is placed right after the problem that explains it, which is the earliest one in the
+forward pass whose own inputs are healthy, and says so (`follows`). Causes are ranked by
+severity, then by `order` (inputs, gradients, structure, the optimizer, the learning rate,
+statistics, and last "cannot overfit one batch" and "no better than chance on held-out samples").
 """
 
 from __future__ import annotations
 
 import json
 import textwrap
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 SEVERITIES = ("critical", "warning", "info")
@@ -18,7 +21,8 @@ _RANK = {name: i for i, name in enumerate(SEVERITIES)}
 
 # Where each check's findings rank within one severity: causes first, symptoms last.
 ORDER = {
-    "inputs": 10, "labels": 12, "forward": 15, "batches": 20, "gradients": 30, "structure": 40,
+    "inputs": 10, "labels": 12, "held-out": 14, "forward": 15, "batches": 20, "gradients": 30,
+    "structure": 40,
     "optimizer": 50, "init-loss": 60, "learning-rate": 70, "statistics": 80, "overfit": 90,
     "generalisation": 95, "lr-range": 100, "doctor": 110,
 }
@@ -36,6 +40,10 @@ class Finding:
     fix: str
     check: str = "doctor"
     details: str = ""             # e.g. a gradient-check table; printed verbatim
+    layer: int | None = None      # position in the forward pass (-1: the inputs), if local
+    downstream: bool = False      # a symptom an earlier problem can cause (dead, constant...)
+    remedy: dict | None = None    # the fix as data, e.g. {"action": "reinit", "layer": "3"}
+    follows: int | None = None    # set by Report.relate: the finding number that explains it
 
     def __post_init__(self) -> None:
         if self.severity not in _RANK:
@@ -75,6 +83,10 @@ class Report:
         self.findings.append(finding)
         self.findings.sort(key=lambda f: f.rank)      # stable: a check's own order is kept
 
+    def relate(self) -> None:
+        """Order the findings causes first and mark what follows from what (see the module)."""
+        self.findings = relate(self.findings)
+
     @property
     def top(self) -> Finding | None:
         """The most fundamental finding, or None."""
@@ -112,6 +124,9 @@ class Report:
                 lines.append(textwrap.indent(finding.details, " " * 13))
             lines.append(_wrap("   why       ", finding.why))
             lines.append(_wrap("   fix       ", finding.fix))
+            if finding.follows is not None:
+                lines.append(f"   follows   from finding {finding.follows}: fix that first, "
+                             "then examine again")
             lines.append("")
         for title, table in self.sections:
             lines += [title, textwrap.indent(table, "  "), ""]
@@ -148,6 +163,52 @@ class Report:
 
             written.append(plot_lr_range(self.lr_curve, directory / "lr_range.png"))
         return written
+
+
+# Checks whose findings measure the whole training, not a layer: a critical cause explains them.
+SYMPTOMS = ("init-loss", "learning-rate", "overfit", "generalisation", "lr-range")
+
+
+def _explains(cause: Finding, symptom: Finding) -> bool:
+    """An earlier layer's problem explains a downstream symptom at a later layer (or at no
+    particular layer, like vanishing gradients); a critical cause explains the training symptoms."""
+    if cause is symptom or cause.severity == "info":
+        return False
+    if symptom.check in SYMPTOMS and not symptom.downstream:
+        return cause.severity == "critical" and cause.check not in SYMPTOMS
+    if not symptom.downstream or cause.layer is None:
+        return False
+    return (symptom.layer is None or cause.layer < symptom.layer
+            or (cause.layer == symptom.layer and not cause.downstream))
+
+
+def relate(findings: list[Finding]) -> list[Finding]:
+    """Causes first: each problem that an earlier problem explains is put right after its root
+    cause (the earliest in the forward pass, whose own inputs are healthy), with `follows` set;
+    a cause is at least as severe as what follows from it."""
+    ranked = sorted(findings, key=lambda f: f.rank)
+    problems = [f for f in ranked if f.severity != "info"]
+    root: dict[int, Finding] = {}
+    for f in problems:
+        explaining = [c for c in problems if _explains(c, f)]
+        if explaining:            # the root: earliest layer first, then the usual rank
+            root[id(f)] = min(explaining, key=lambda c: (c.layer if c.layer is not None
+                                                          else 1 << 30, c.rank))
+    for f in problems:            # a root's own cause: follow the chain to its start
+        seen = set()
+        while id(f) in root and id(root[id(f)]) in root and id(root[id(f)]) not in seen:
+            seen.add(id(root[id(f)]))
+            root[id(f)] = root[id(root[id(f)])]
+    causes = [f for f in ranked if id(f) not in root]
+    worst = {id(c): min([c.rank[0]] + [_RANK[f.severity] for f in problems
+                                       if root.get(id(f)) is c]) for c in causes}
+    causes.sort(key=lambda c: (worst[id(c)], c.rank[1], c.rank[0]))
+    out: list[Finding] = []
+    for cause in causes:
+        number = len(out) + 1
+        out.append(replace(cause, severity=SEVERITIES[worst[id(cause)]], follows=None))
+        out += [replace(f, follows=number) for f in problems if root.get(id(f)) is cause]
+    return out
 
 
 def _wrap(prefix: str, text: str) -> str:

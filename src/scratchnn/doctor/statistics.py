@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scratchnn.doctor.patient import Patient, Trace, describe, has_parameters
+from scratchnn.doctor.activations import dead_fraction
+from scratchnn.doctor.patient import Patient, Trace, describe
 from scratchnn.doctor.report import Finding
-from scratchnn.layers import ReLU
 
-DEAD_WARNING = 0.5        # fraction of a ReLU layer's units that never fire on the batch
 FLOW_RATIO = 1e3          # relative gradients of two layers differing by more: vanish / explode
+FLOW_CRITICAL = 1e4       # ... by this much: the first layers cannot learn at all
 UPDATE_HIGH = 0.5         # ||update|| / ||weight|| of one step (about 1e-3 is the usual advice)
 UPDATE_LOW = 1e-7
 
@@ -39,17 +39,6 @@ def _rms(a: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(a, dtype=np.float64)))) if a.size else 0.0
 
 
-def _dead_fraction(layer, h_in: np.ndarray, h_out: np.ndarray) -> float | None:
-    """Units (axis 1) that are 0 for every sample, for layers that clip at zero like ReLU."""
-    clips = isinstance(layer, ReLU) or (
-        not has_parameters(layer) and "relu" in type(layer).__name__.lower()
-        and type(layer).__name__.lower().find("leaky") < 0)
-    if not clips or h_out.ndim < 2 or h_out.shape != h_in.shape:
-        return None
-    units = np.moveaxis(h_out.reshape(h_out.shape[0], h_out.shape[1], -1), 1, 0)
-    return float(np.mean(~np.any(units.reshape(h_out.shape[1], -1) != 0, axis=1)))
-
-
 def _weights(layer) -> list:
     return [p for _, p in layer.named_parameters() if p.data.ndim >= 2]
 
@@ -60,7 +49,7 @@ def layer_stats(patient: Patient, tr: Trace, lr: float) -> tuple[list[LayerStats
     for name, layer, h_in, h_out, dout in zip(tr.names, tr.layers, tr.inputs, tr.outputs,
                                               tr.douts, strict=True):
         s = LayerStats(name, tuple(h_out.shape), float(np.mean(h_out)), float(np.std(h_out)),
-                       float(np.std(dout)), _dead_fraction(layer, h_in, h_out))
+                       float(np.std(dout)), dead_fraction(layer, h_in, h_out))
         weights = [p for p in _weights(layer) if p.grad is not None]
         if weights:
             s.grad_ratio = max(_rms(p.grad) / max(_rms(p.data), 1e-12) for p in weights)
@@ -100,7 +89,8 @@ def _optimizer_findings(patient: Patient, tr: Trace, params, grads, deltas, lr: 
             "Usual causes: the optimizer was given other parameters (of another copy of the "
             "model), or step() rebinds a name (p = p - lr * g) instead of writing into the "
             "array.", "Build the optimizer with model.parameters() of the model you train, and "
-            "update in place: param.data -= lr * grad.", "optimizer")]
+            "update in place: param.data -= lr * grad.", "optimizer",
+            remedy={"action": "fix_code", "target": f"{name}.step"})]
     cosine = float(-(d @ g) / (np.linalg.norm(d) * np.linalg.norm(g)))
     if cosine < 0:
         return [Finding(
@@ -111,7 +101,7 @@ def _optimizer_findings(patient: Patient, tr: Trace, params, grads, deltas, lr: 
             "loss rise step after step (or fall only by accident).",
             "Subtract: param.data -= lr * grad. If your gradient is (y - a) rather than "
             "(a - y), fix the gradient's sign instead, so that the optimizer can subtract it.",
-            "optimizer")]
+            "optimizer", remedy={"action": "fix_code", "target": f"{name}.step"})]
     frozen = [names.get(id(p), "?") for p, _, dp in pairs if not np.any(dp)]
     if frozen:
         return [Finding(
@@ -120,7 +110,7 @@ def _optimizer_findings(patient: Patient, tr: Trace, params, grads, deltas, lr: 
             + (" ..." if len(frozen) > 6 else "") + ".",
             "They keep their initial values however long you train.",
             "Give the optimizer every parameter: optimizer = SGD(model.parameters(), lr).",
-            "optimizer")]
+            "optimizer", remedy={"action": "fix_code", "target": "the optimizer's parameters"})]
     return []
 
 
@@ -136,17 +126,6 @@ def check_statistics(tr: Trace, stats: list[LayerStats], lr: float) -> list[Find
                 "One NaN spreads to every weight at the next update.",
                 "Look for an overflow (exp of large scores, a log of 0, a division by a zero "
                 "std) in this layer or its input.", "statistics")]
-    for s, layer in zip(stats, tr.layers, strict=True):
-        if s.dead is not None and s.dead >= DEAD_WARNING:
-            where = describe(s.name, layer)
-            findings.append(Finding(
-                "warning", f"{where}: {s.dead:.0%} of its units never fire",
-                f"{s.dead:.0%} of the units of {where} output 0 for every one of "
-                f"{tr.outputs[0].shape[0]} samples.", "A dead ReLU passes no gradient, so its "
-                "incoming weights never change: that much of the layer is wasted.",
-                "Use He initialisation, scale the inputs, lower the learning rate; or use "
-                "LeakyReLU.", "statistics"))
-            break
     with_weights = [s for s in stats if s.grad_ratio is not None]
     zero = [describe(s.name, lay) for s, lay in zip(stats, tr.layers, strict=True)
             if s.grad_ratio == 0.0]
@@ -165,20 +144,26 @@ def check_statistics(tr: Trace, stats: list[LayerStats], lr: float) -> list[Find
             f"the weight gradient is exactly zero in: {', '.join(zero)}.",
             "Those weights cannot learn. Something after them blocks the gradient: dead "
             "ReLUs, an all-zero weight matrix, saturated sigmoids.",
-            "Initialise randomly (He / Xavier), keep inputs at unit scale.", "statistics"))
+            "Initialise randomly (He / Xavier), keep inputs at unit scale.", "statistics",
+            downstream=True))
     live = [s for s in with_weights if s.grad_ratio > 0]
     if len(live) >= 2:
         first, last = live[0].grad_ratio, live[-1].grad_ratio
         if last / first > FLOW_RATIO or first / last > FLOW_RATIO:
             vanish = last / first > FLOW_RATIO
+            extreme = max(last / first, first / last) > FLOW_CRITICAL
             findings.append(Finding(
-                "warning", "gradients " + ("vanish towards the input" if vanish else
-                                           "explode towards the input"),
+                "critical" if extreme else "warning",
+                "gradients " + ("vanish" if vanish else "explode") + " across depth, "
+                "from the output towards the input",
                 f"RMS(weight gradient) / RMS(weight): {first:.2g} in the first layer with "
-                f"weights, {last:.2g} in the last.", "Layers far from the loss then learn "
+                f"weights, {last:.2g} in the last ({len(live)} layers with weights).",
+                "Layers far from the loss then learn "
                 + ("hardly at all" if vanish else "far too fast, and training diverges") + ".",
                 "Use ReLU with He initialisation (not sigmoid/tanh with small weights), "
-                "batch normalisation, or fewer layers.", "statistics"))
+                "batch normalisation, or fewer layers.", "statistics",
+                details=gradient_scale(stats, tr.layers), downstream=True,
+                remedy={"action": "relu_he"}))
     ratios = [s.update_ratio for s in stats if s.update_ratio is not None and s.grad_ratio]
     if ratios and max(ratios) > UPDATE_HIGH:
         findings.append(Finding(
@@ -194,6 +179,13 @@ def check_statistics(tr: Trace, stats: list[LayerStats], lr: float) -> list[Find
             "(about 1e-3 is the usual rule of thumb).", "Training will take forever.",
             "Raise the learning rate (see the range test).", "statistics"))
     return findings
+
+
+def gradient_scale(stats: list[LayerStats], layers) -> str:
+    """Gradient scale per layer with weights, from the output to the input."""
+    rows = [f"{describe(s.name, layer)[:30]:<32}{s.grad_ratio:>10.2g}"
+            for s, layer in zip(stats, layers, strict=True) if s.grad_ratio is not None]
+    return "\n".join([f"{'from the output to the input':<32}{'dW/W':>10}", *rows[::-1]])
 
 
 def stats_table(stats: list[LayerStats], layers) -> str:

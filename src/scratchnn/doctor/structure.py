@@ -1,6 +1,6 @@
-"""Structure checks: an activation placed before a fused softmax cross-entropy, identical units
-(symmetric initialisation), layers that do not honour eval() (dropout or batch norm left in
-training mode at evaluation), and layers or weights the Layer machinery cannot see."""
+"""Structure checks: an activation placed before a fused softmax cross-entropy, layers that do not
+honour eval() (dropout or batch norm left in training mode at evaluation), and layers or weights
+the Layer machinery cannot see."""
 
 from __future__ import annotations
 
@@ -59,42 +59,8 @@ def check_last_activation(patient: Patient, tr: Trace) -> list[Finding]:
         + ".", f"{loss} expects raw scores (logits) of any sign and applies softmax inside; an "
         f"activation before it {effect}.", "Remove the final activation: feed the last Linear "
         "layer's output straight into the loss (apply softmax only to read probabilities).",
-        "structure")]
-
-
-def _distinct_units(h: np.ndarray) -> int:
-    """How many different units (columns, or channels of an NCHW map) h holds, up to rounding."""
-    units = np.moveaxis(h.reshape(h.shape[0], h.shape[1], -1), 1, 0).reshape(h.shape[1], -1)
-    scale = float(np.abs(units).max()) or 1.0
-    return len(np.unique(np.round(units / (1e-5 * scale)), axis=0))
-
-
-def check_symmetry(tr: Trace) -> list[Finding]:
-    """Hidden layers whose units are all alike: the gradient can never tell them apart."""
-    with_params = [i for i, layer in enumerate(tr.layers) if has_parameters(layer)]
-    for i in with_params[:-1]:          # the output layer's units are told apart by the labels
-        h = tr.outputs[i]
-        if h.ndim < 2 or h.shape[1] < 2:
-            continue
-        distinct, units = _distinct_units(h), h.shape[1]
-        if distinct > units // 2:
-            continue
-        constant = [f"'{name}' all {p.data.flat[0]:g}" for name, p in
-                    tr.layers[i].named_parameters() if p.data.ndim >= 2 and p.data.size
-                    and np.all(p.data == p.data.flat[0])]
-        where = describe(tr.names[i], tr.layers[i])
-        return [Finding(
-            "critical", f"{where}: its {units} units are identical (symmetric initialisation)",
-            f"on {len(h)} samples, {where} gives only {distinct} distinct unit output"
-            f"{'s' * (distinct != 1)} among {units}"
-            + (f"; its weights are constant ({', '.join(constant)})" if constant else "") + ".",
-            "Units that start alike receive identical gradients and stay alike forever: the "
-            "layer acts as a single unit. With all-zero weights and ReLU nothing passes at all "
-            "and no gradient reaches the weights.",
-            "Initialise weights randomly: He (std sqrt(2 / fan_in)) before ReLU, Xavier before "
-            "tanh or sigmoid (scratchnn.init.he_normal, weight_init='he'); biases may be 0.",
-            "structure")]
-    return []
+        "structure", layer=len(tr.layers) - 1,
+        remedy={"action": "remove_layer", "layer": name} if _is_activation(last) else None)]
 
 
 def _differs(a: np.ndarray, b: np.ndarray) -> bool:
@@ -118,7 +84,8 @@ def check_eval_mode(patient: Patient, x: np.ndarray) -> list[Finding]:
                 "call to call and lowers the measured accuracy.",
                 f"Make {type(layer).__name__}.forward return its input unchanged when "
                 "self.training is False, and call model.eval() before evaluating.",
-                "structure")]
+                "structure", remedy={"action": "fix_code",
+                                     "target": f"{type(layer).__name__}.forward"})]
         if _differs(layer.forward(h[:half]), out[:half]):
             return [Finding(
                 "critical", f"{where} depends on the rest of the batch in eval mode",
@@ -127,7 +94,8 @@ def check_eval_mode(patient: Patient, x: np.ndarray) -> list[Finding]:
                 "At evaluation a prediction must not depend on which other samples share the "
                 "batch: batch norm must use its running statistics, not the batch's.",
                 f"In {type(layer).__name__}.forward, use running_mean and running_var when "
-                "self.training is False (and update them only in training).", "structure")]
+                "self.training is False (and update them only in training).", "structure",
+                remedy={"action": "fix_code", "target": f"{type(layer).__name__}.forward"})]
         if not has_parameters(layer) and not layer.buffers and not any(layer.children()):
             layer.train()
             trained = np.abs(layer.forward(h)).mean()
@@ -141,7 +109,8 @@ def check_eval_mode(patient: Patient, x: np.ndarray) -> list[Finding]:
                     "The next layer is trained on one scale and evaluated on another. Dropout "
                     "must scale the kept units by 1/(1 - p) in training (inverted dropout) and "
                     "do nothing at evaluation.", "Scale in training only: "
-                    "out = x * mask / (1 - p); at evaluation return x.", "structure")]
+                    "out = x * mask / (1 - p); at evaluation return x.", "structure",
+                    remedy={"action": "fix_code", "target": f"{type(layer).__name__}.forward"})]
         h = out
     return []
 
@@ -164,7 +133,8 @@ def check_hidden(model: Layer) -> list[Finding]:
                     "never updates what is in a list, eval() leaves its dropout and batch norm "
                     "in training mode, and state_dict() does not save it.",
                     "Give each one its own attribute (self.block0 = ...), or hold them in "
-                    "snn.Sequential(*layers).", "structure")]
+                    "snn.Sequential(*layers).", "structure",
+                    remedy={"action": "fix_code", "target": f"{type(layer).__name__}.{attr}"})]
             if (isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.ndim >= 1
                     and attr not in layer.buffers and WEIGHT_NAMES.match(attr)):
                 return [Finding(
@@ -173,5 +143,35 @@ def check_hidden(model: Layer) -> list[Finding]:
                     "not list it.", "The optimizer only updates Parameters: this weight keeps "
                     "its initial value however long you train.",
                     f"self.{attr} = snn.Parameter(array, '{attr}'), and accumulate its gradient "
-                    f"in backward with self.{attr}.accumulate(grad).", "structure")]
+                    f"in backward with self.{attr}.accumulate(grad).", "structure",
+                    remedy={"action": "fix_code", "target": f"{type(layer).__name__}.{attr}"})]
+    return []
+
+
+def check_conv_padding(tr: Trace) -> list[Finding]:
+    """Stride-1 convolutions whose padding is neither 0 ("valid") nor (k - 1) / 2 ("same"):
+    the output is a little smaller or larger than the input, which is seldom what was meant."""
+    for i, (name, layer) in enumerate(zip(tr.names, tr.layers, strict=True)):
+        kernel = getattr(layer, "kernel_size", None)
+        padding, stride = getattr(layer, "padding", None), getattr(layer, "stride", None)
+        h_in, h_out = tr.inputs[i], tr.outputs[i]
+        if not (isinstance(kernel, tuple) and isinstance(padding, tuple)
+                and stride == (1, 1) and h_in.ndim == 4 and h_out.ndim == 4):
+            continue
+        same = tuple((k - 1) // 2 for k in kernel)
+        if all(k % 2 for k in kernel) and padding not in ((0, 0), same):
+            where = describe(name, layer)
+            return [Finding(
+                "warning", f"{where}: padding {padding} with a {kernel[0]}x{kernel[1]} kernel "
+                f"turns {h_in.shape[2]}x{h_in.shape[3]} into {h_out.shape[2]}x{h_out.shape[3]}",
+                f"{where}: kernel {kernel}, stride 1, padding {padding}: output "
+                f"{h_out.shape[2]}x{h_out.shape[3]} from input {h_in.shape[2]}x{h_in.shape[3]}.",
+                "A stride-1 convolution keeps the size with padding (k - 1) / 2 ('same') or "
+                "shrinks it by k - 1 with padding 0 ('valid'); any other padding changes it by "
+                "a few pixels (a border of zeros the kernel mostly sees, or a border lost), "
+                "usually a padding copied from a layer with another kernel size.",
+                f"Use padding={same[0] if same[0] == same[1] else same} to keep the size (and "
+                "size the layers after it for that output).", "structure", layer=i,
+                remedy={"action": "set", "layer": name, "attribute": "padding",
+                        "value": list(same)})]
     return []
