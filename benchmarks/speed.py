@@ -34,8 +34,8 @@ import torch  # noqa: E402
 
 import scratchnn as snn
 from scratchnn import functional as F
+from scratchnn.data.transforms import Standardize
 from scratchnn.models import ConvNet, MultiLayerNet, SimpleConvNet, cnn
-from scratchnn.train.preprocess import Standardize
 
 SIZES = (100, 100, 100, 100)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scratchnn.train.preprocess import Standardize
+from scratchnn.data.transforms import Standardize
 
 
 @pytest.mark.parametrize("shape", [(5000, 3, 4, 4), (9000, 1, 2, 3), (300, 7)])

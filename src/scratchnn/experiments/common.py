@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from scratchnn import data as datasets
+from scratchnn.data.transforms import Standardize
 from scratchnn.errors import ConfigError, DivergenceError
 from scratchnn.train.callbacks import Callback
-from scratchnn.train.preprocess import Standardize
 from scratchnn.train.trainer import Trainer
 from scratchnn.viz.images import plt  # pyplot, with the Agg backend chosen
 from scratchnn.viz.plots import smooth

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from scratchnn.data.batches import batches as cut_batches
-from scratchnn.data.transforms import augment_rng, from_dict
+from scratchnn.data.transforms import Standardize, augment_rng, from_dict
 from scratchnn.errors import ConfigError, DataError, DivergenceError, ShapeError
 from scratchnn.losses import l2_penalty, weight_matrices
 from scratchnn.snapshot import ModelState
@@ -22,7 +22,6 @@ from scratchnn.train.evaluate import class_labels, evaluate
 from scratchnn.train.guard import StepUndo, first_nonfinite, grads_look_finite
 from scratchnn.train.history import History
 from scratchnn.train.interrupt import TrainingInterrupted, deferred_interrupt
-from scratchnn.train.preprocess import Standardize
 
 
 class Trainer:
