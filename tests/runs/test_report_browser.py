@@ -44,7 +44,11 @@ def test_every_image_of_a_fresh_report_loads_and_nothing_fails(report):
     result = check_page(report)
     assert result.ok, "\n".join(result.problems)
     written = re.findall(r"<img\b", report.read_text(encoding="utf-8"))
-    assert len(result.images) == len(written) >= 40      # curves, confusion, weights, 48 samples
+    assert len(result.images) == len(written)
+    alts = [image.alt for image in result.images]
+    assert {"loss", "accuracy", "confusion matrix", "first-layer weights"} <= set(alts)
+    samples = sum(alt.startswith("test image ") for alt in alts)   # the misclassified grid
+    assert 1 <= samples <= 48
     assert all(image.width > 0 for image in result.images)
     assert all(image.src.startswith("data:image/png;base64,") for image in result.images)
 
@@ -73,6 +77,14 @@ def test_a_script_error_fails_the_check(tmp_path):
     assert result.console_errors == ["drawn wrong"]
     assert len(result.exceptions) == 1 and "noSuchFunction" in result.exceptions[0]
     assert not result.ok
+
+
+def test_errors_after_the_load_event_are_caught_while_the_page_settles(tmp_path):
+    page = tmp_path / "late.html"
+    page.write_text("<html><body><script>setTimeout(() => { throw new Error('late'); }, 200);"
+                    "</script></body></html>", encoding="utf-8")
+    result = check_page(page, settle=2.0)
+    assert len(result.exceptions) == 1 and "late" in result.exceptions[0], result.problems
 
 
 def test_a_page_served_on_the_loopback_interface_is_checked_too(tmp_path):

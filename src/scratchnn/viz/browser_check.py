@@ -91,10 +91,12 @@ class PageCheck:
 
 
 def check_page(page: str | os.PathLike, *, chromium: str | None = None, width: int = 1200,
-               height: int = 900, screenshot: bool = False, timeout: float = 60.0) -> PageCheck:
+               height: int = 900, settle: float = 0.0, screenshot: bool = False,
+               timeout: float = 120.0) -> PageCheck:
     """Load `page` (a file path or a URL) in a fresh headless Chromium profile and report.
 
-    screenshot: also capture the whole page as PNG bytes (`PageCheck.screenshot`).
+    settle: seconds to keep listening after the load event, for pages whose scripts run later
+    (timers, fetches). screenshot: also capture the whole page as PNG bytes.
     Raises BrowserError when there is no Chromium or it does not answer within `timeout` s.
     """
     binary = chromium or find_chromium()
@@ -104,7 +106,7 @@ def check_page(page: str | os.PathLike, *, chromium: str | None = None, width: i
     with tempfile.TemporaryDirectory(prefix="scratchnn-browser-") as profile, \
             socket.socket() as refuser, _DevTools(binary, profile, width, height,
                                                    _closed_port(refuser)) as browser:
-        return browser.check(url, screenshot, time.monotonic() + timeout)
+        return browser.check(url, settle, screenshot, time.monotonic() + timeout)
 
 
 def _closed_port(sock: socket.socket) -> int:
@@ -149,7 +151,7 @@ class _DevTools:
         os.close(self.commands_w)
         os.close(self.replies_r)
 
-    def check(self, url: str, screenshot: bool, deadline: float) -> PageCheck:
+    def check(self, url: str, settle: float, screenshot: bool, deadline: float) -> PageCheck:
         target = self.call("Target.createTarget", {"url": "about:blank"}, deadline=deadline)
         session = self.call("Target.attachToTarget", {"targetId": target["targetId"],
                                                       "flatten": True}, deadline=deadline)
@@ -162,6 +164,7 @@ class _DevTools:
             result.load_error = f"{url}: {navigation['errorText']}"
         else:
             self.wait_for("Page.loadEventFired", session, deadline)
+            self.listen(min(time.monotonic() + settle, deadline))
             images = self.call("Runtime.evaluate", {"expression": IMAGES, "returnByValue": True},
                                session=session, deadline=deadline)
             result.images = [PageImage(**i) for i in json.loads(images["result"]["value"])]
@@ -188,7 +191,7 @@ class _DevTools:
         for event in self.events:
             if event.get("sessionId") != session:
                 continue
-            method, params = event["method"], event.get("params", {})
+            method, params = event.get("method"), event.get("params", {})
             if method == "Runtime.exceptionThrown":
                 details = params["exceptionDetails"]
                 text = details.get("exception", {}).get("description") or details.get("text")
@@ -232,6 +235,18 @@ class _DevTools:
                 self.events.append(event)
                 if wanted(event):
                     return event
+
+    def listen(self, until: float) -> None:
+        """Keep every event that arrives until then."""
+        while (left := until - time.monotonic()) > 0:
+            if not select.select([self.replies_r], [], [], left)[0]:
+                break
+            chunk = os.read(self.replies_r, 1 << 20)
+            if not chunk:
+                break
+            self.buffer += chunk
+        *messages, self.buffer = self.buffer.split(b"\0")
+        self.events += [json.loads(message) for message in messages]
 
     def _receive(self, deadline: float) -> dict:
         while b"\0" not in self.buffer:
