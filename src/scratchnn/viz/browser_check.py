@@ -7,8 +7,9 @@ Speaks the Chrome DevTools protocol over `--remote-debugging-pipe` (no port, no 
 while the page loads it records every console error, uncaught exception and failed resource; after
 the load event it reads every <img> (an image that did not decode has naturalWidth 0). The network
 is unreachable: every request not to the loopback interface goes to a proxy that refuses it, and
-host names other than localhost do not resolve. Used by the tests of every page scratchnn writes
-or serves; stdlib only, and never imported by `import scratchnn`.
+host names other than localhost do not resolve. tests/runs/test_report_browser.py checks
+report.html with it; every page scratchnn writes or serves should pass the same check. Stdlib
+only, and not imported by `import scratchnn`.
 """
 
 from __future__ import annotations
