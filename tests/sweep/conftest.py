@@ -22,7 +22,6 @@ TRAIN = """
 dataset = "digits"
 model = "mlp"
 epochs = {epochs}
-batch_size = 64
 dropout = 0.0
 """
 

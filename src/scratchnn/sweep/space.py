@@ -56,7 +56,7 @@ def label(value):
 def make_sampler(spec: SweepSpec, number: int) -> optuna.samplers.BaseSampler:
     if spec.sampler == "grid":
         grid = {p.name: [label(v) for v in p.grid()] for p in searched(spec.space)}
-        return optuna.samplers.GridSampler(grid, seed=spec.seed)
+        return Grid(grid, seed=spec.seed)
     seed = int(np.random.SeedSequence([spec.seed, number]).generate_state(1)[0])
     if spec.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
@@ -72,3 +72,12 @@ def make_pruner(spec: SweepSpec) -> optuna.pruners.BasePruner:
     if spec.pruner == "halving":
         return optuna.pruners.SuccessiveHalvingPruner()
     return optuna.pruners.NopPruner()
+
+
+class Grid(optuna.samplers.GridSampler):
+    """Optuna's grid sampler (trial N gets point N of the grid shuffled by the seed), without
+    its study.stop() after the last point: the driver counts trials itself, and stop() works
+    only inside study.optimize."""
+
+    def after_trial(self, study, trial, state, values) -> None:
+        pass
