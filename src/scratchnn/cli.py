@@ -11,6 +11,7 @@ import dataclasses
 import json
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +22,8 @@ from scratchnn.cli_runs import add_run_commands
 from scratchnn.doctor.cli import add_doctor_command
 from scratchnn.errors import ConfigError, ScratchnnError
 from scratchnn.experiments.cli import add_experiment_command
-from scratchnn.onnx.cli import add_export_command
 from scratchnn.losses import SoftmaxCrossEntropy
+from scratchnn.onnx.cli import add_export_command
 from scratchnn.sweep.cli import add_sweep_command
 from scratchnn.train import config as settings
 from scratchnn.train.config import TrainConfig, read_toml
@@ -30,9 +31,27 @@ from scratchnn.train.evaluate import evaluate
 from scratchnn.train.interrupt import TrainingInterrupted
 
 
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser that a sub-command may ask to fill in only when it is used:
+    commands.add_parser(name, help=..., fill=function) calls function(parser) before parsing
+    that command's arguments, so `scratchnn --help` does not import what the command needs."""
+
+    def __init__(self, *args, fill: Callable[[argparse.ArgumentParser], None] | None = None,
+                 **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._fill = fill
+
+    def parse_known_args(self, args=None, namespace=None):
+        if self._fill is not None:
+            fill, self._fill = self._fill, None
+            fill(self)
+        return super().parse_known_args(args, namespace)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="scratchnn", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser = Parser(prog="scratchnn", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                     parser_class=Parser)
 
     train = commands.add_parser(
         "train", help="train a model and write a run directory",

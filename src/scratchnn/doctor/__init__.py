@@ -7,23 +7,38 @@
 `scratchnn doctor RUN_DIR` (or `--model/--dataset`) does the same from the command line.
 """
 
+import importlib
 import inspect
 import sys
 import types
 
-from scratchnn.doctor.examine import doctor
-from scratchnn.doctor.report import Finding, LRCurve, Report
-
 __all__ = ["Finding", "LRCurve", "Report", "doctor"]
+
+
+def __getattr__(name: str):
+    """The doctor's parts load on first use (PEP 562), so that `scratchnn --help` and
+    `import scratchnn.doctor.cli` stay quick."""
+    if name == "doctor":
+        return importlib.import_module("scratchnn.doctor.examine").doctor
+    if name in ("Finding", "LRCurve", "Report"):
+        return getattr(importlib.import_module("scratchnn.doctor.report"), name)
+    raise AttributeError(f"module 'scratchnn.doctor' has no attribute {name!r}")
 
 
 class _CallablePackage(types.ModuleType):
     """This package, callable: `snn.doctor(...)` is `snn.doctor.doctor(...)`. A plain function
     named like the package would hide it: `import scratchnn.doctor.report as r` would fail."""
 
-    def __call__(self, *args, **kwargs) -> Report:
+    def __call__(self, *args, **kwargs):
+        from scratchnn.doctor.examine import doctor
+
         return doctor(*args, **kwargs)
+
+    @property
+    def __signature__(self) -> inspect.Signature:     # what help() and inspect show
+        from scratchnn.doctor.examine import doctor
+
+        return inspect.signature(doctor)
 
 
 sys.modules[__name__].__class__ = _CallablePackage
-__signature__ = inspect.signature(doctor)   # what help() and inspect show for snn.doctor

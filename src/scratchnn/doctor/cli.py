@@ -19,7 +19,6 @@ import numpy as np
 from scratchnn import data as datasets
 from scratchnn import models
 from scratchnn.data import transforms
-from scratchnn.doctor.examine import SAMPLES, doctor
 from scratchnn.errors import ConfigError
 from scratchnn.losses import SoftmaxCrossEntropy
 from scratchnn.train.config import TrainConfig
@@ -29,12 +28,19 @@ EXIT_FINDINGS = 3
 
 
 def add_doctor_command(commands) -> None:
-    """Add the `doctor` subcommand to the CLI's subparsers."""
-    doc = commands.add_parser(
+    """Add the `doctor` subcommand to the CLI's subparsers; its options are filled in when it
+    is used (the doctor's modules load then, not for `scratchnn --help`)."""
+    commands.add_parser(
         "doctor", help="why is my network not learning? (a diagnosis)",
         description="Examine a run's model, or a fresh one, on its dataset: inputs, labels, "
         "gradients, structure, optimizer, learning rate; findings ranked by severity.",
-        epilog=f"exit status: 0 clean report, {EXIT_FINDINGS} problems found, 2 bad usage")
+        epilog=f"exit status: 0 clean report, {EXIT_FINDINGS} problems found, 2 bad usage",
+        fill=_add_arguments)
+
+
+def _add_arguments(doc: argparse.ArgumentParser) -> None:
+    from scratchnn.doctor.examine import SAMPLES
+
     doc.add_argument("run", type=Path, nargs="?",
                      help="run directory (or its model.npz); without it, a fresh --model")
     doc.add_argument("--config", type=Path, help="TOML settings, as for train (fresh model)")
@@ -83,6 +89,8 @@ def _subject(args: argparse.Namespace, run: Run | None, config: TrainConfig):
 
 def run_doctor(args: argparse.Namespace) -> int:
     """Examine, print, write the report; 0 when it is clean, EXIT_FINDINGS otherwise."""
+    from scratchnn.doctor.examine import doctor
+
     if args.samples < 2:
         raise ConfigError(f"--samples must be at least 2, got {args.samples}")
     if args.run is not None and args.model is not None:

@@ -12,16 +12,23 @@ overfitting 300 training images, with and without dropout and weight decay
 gradients   TwoLayerNet: numerical gradient vs backprop, agreement and time
 """
 
-from scratchnn.experiments import batchnorm, gradients, optimizers, overfitting, weight_init
-from scratchnn.experiments.common import ExperimentResult
+import importlib
 
-EXPERIMENTS = {
-    "optimizers": optimizers.run,
-    "init": weight_init.run,
-    "batchnorm": batchnorm.run,
-    "overfitting": overfitting.run,
-    "gradients": gradients.run,
-}
+# command-line name -> module; each module's run() is the experiment
+MODULES = {"optimizers": "optimizers", "init": "weight_init", "batchnorm": "batchnorm",
+           "overfitting": "overfitting", "gradients": "gradients"}
+
+
+def __getattr__(name: str):
+    """The experiments load on first use (PEP 562): they import matplotlib."""
+    if name in MODULES.values():
+        return importlib.import_module(f"scratchnn.experiments.{name}")
+    if name == "EXPERIMENTS":
+        return {key: __getattr__(module).run for key, module in MODULES.items()}
+    if name == "ExperimentResult":
+        return importlib.import_module("scratchnn.experiments.common").ExperimentResult
+    raise AttributeError(f"module 'scratchnn.experiments' has no attribute {name!r}")
+
 
 __all__ = ["EXPERIMENTS", "ExperimentResult", "batchnorm", "gradients", "optimizers",
            "overfitting", "weight_init"]

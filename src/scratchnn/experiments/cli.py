@@ -49,11 +49,15 @@ OPTIONS: dict[str, tuple[object, str]] = {
 
 
 def add_experiment_command(commands) -> None:
-    """Add `experiment NAME` (one sub-command per experiment) to the CLI's subparsers."""
+    """Add `experiment NAME` (one sub-command per experiment) to the CLI's subparsers. Its
+    options are filled in only when it is used: the experiments import matplotlib."""
+    commands.add_parser("experiment", help="run a classic experiment: plots and CSV",
+                        description=__doc__.splitlines()[0], fill=_add_experiments)
+
+
+def _add_experiments(parser: argparse.ArgumentParser) -> None:
     from scratchnn.experiments import EXPERIMENTS
 
-    parser = commands.add_parser("experiment", help="run a classic experiment: plots and CSV",
-                                 description=__doc__.splitlines()[0])
     names = parser.add_subparsers(dest="experiment", required=True, metavar="NAME")
     for name, run in EXPERIMENTS.items():
         doc = inspect.getdoc(inspect.getmodule(run)) or ""
