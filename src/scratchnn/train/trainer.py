@@ -27,10 +27,11 @@ from scratchnn.train.interrupt import TrainingInterrupted, deferred_interrupt
 class Trainer:
     """Mini-batch training of `model` on `loss_fn` with `optimizer`.
 
-    Each epoch visits every training sample exactly once, in a fresh order drawn from
-    np.random.default_rng([seed, epoch]). Batches are cut from the (uint8) training array and
-    turned into float32 on the fly by `preprocess` (by default: scale to [0, 1] and standardise
-    with the training set's per-channel mean and std), so no float copy of the dataset is made.
+    By default each epoch visits every training sample exactly once, in a fresh order drawn
+    from np.random.default_rng([seed, epoch]) (see `batches`). Batches are cut from the (uint8)
+    training array and turned into float32 on the fly by `preprocess` (by default: scale to
+    [0, 1] and standardise with the training set's per-channel mean and std), so no float copy
+    of the dataset is made.
 
     schedule: a function of fractional epochs -> learning rate (see scratchnn.optim.schedules);
     None keeps optimizer.lr. l2_reg: the course-style L2 term (CS231n's `reg`): adds
@@ -90,7 +91,7 @@ class Trainer:
         self.callbacks = list(callbacks)
         self.preprocess, self.augment = preprocess, augment
         self.l2_reg = l2_reg
-        self._l2_weights = weight_matrices(model) if l2_reg else []
+        self._l2_weights = weight_matrices(model)
         self.batches = batches if batches is not None else self.shuffled_batches
         self.history = History()
         self.epoch, self.step, self.steps_per_epoch = 0, 0, 0
