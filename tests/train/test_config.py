@@ -96,3 +96,12 @@ def test_resume_takes_only_the_settings_that_change_nothing_computed(capsys, tmp
     status = main(["train", "--resume", str(tmp_path), "--config", str(config)])
     err = capsys.readouterr().err
     assert status == 2 and "drop --config" in err
+
+
+def test_unreadable_config_files_are_one_line_errors(tmp_path):
+    (tmp_path / "bad.toml").write_text("epochs = = 3\n")
+    for path, message in ((tmp_path / "none.toml", "config file not found"),
+                          (tmp_path / "bad.toml", "invalid TOML"),
+                          (tmp_path, "cannot read the config file")):
+        with pytest.raises(ConfigError, match=message):
+            settings.read_toml(path)

@@ -229,16 +229,24 @@ def _choices(f: dataclasses.Field) -> str:
 
 # -- TOML files ---------------------------------------------------------------------------------
 
+def load_toml(path: str | Path, what: str = "config file") -> dict:
+    """The table of a TOML file; a missing, unreadable or invalid one raises a one-line
+    ConfigError naming the file (and calling it `what`: "config file", "sweep spec")."""
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: {what} not found") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the {what} ({error.strerror})") from None
+
+
 def read_toml(path: str | Path) -> dict:
     """The settings a TOML config file gives; a missing or invalid file, or a key that is not a
     TrainConfig field, raises ConfigError."""
-    try:
-        with open(path, "rb") as f:
-            table = tomllib.load(f)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    table = load_toml(path)
     unknown_keys(table, where=f"{path}: ")
     return table
 
