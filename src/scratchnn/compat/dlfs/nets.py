@@ -29,7 +29,8 @@ from scratchnn.parameter import Parameter
 
 
 def _labels(t: np.ndarray) -> np.ndarray:
-    return np.argmax(t, axis=1) if t.ndim != 1 else t
+    """One-hot rows (N, C) -> labels (N,); labels of any shape -> (N,)."""
+    return np.argmax(t, axis=1) if t.ndim == 2 and t.shape[1] > 1 else t.reshape(-1)
 
 
 def _l2(params: dict, names: list[str], lam: float, grads: dict | None = None) -> float:
