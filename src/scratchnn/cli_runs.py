@@ -38,10 +38,10 @@ def add_run_commands(commands) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from scratchnn import data as datasets
+    from scratchnn.train import Run
     from scratchnn.train.reporting import write_report
 
-    dataset = datasets.load(args.dataset) if args.dataset else None
+    dataset = Run.open(args.run).load_dataset(args.dataset) if args.dataset else None
     print(f"wrote {write_report(args.run, dataset=dataset)}")
     return 0
 

@@ -55,9 +55,13 @@ def test_report_rebuilds_a_self_contained_page_with_the_recorded_accuracy(capsys
     assert f"{wrong} of 359 test images are misclassified" in page
 
 
-def test_report_of_what_is_not_a_run(capsys, tmp_path):
+def test_report_on_a_named_dataset_and_on_what_is_not_a_run(capsys, own_run, tmp_path):
+    status, out, _ = cli(capsys, "report", own_run, "--dataset", "digits")
+    assert status == 0 and "test images are misclassified" in (own_run / "report.html").read_text()
     status, _, err = cli(capsys, "report", tmp_path / "nowhere")
     usage_error(status, err, "nowhere: no such run directory")
+    status, _, err = cli(capsys, "report", own_run, "--dataset", "no-such-data")
+    usage_error(status, err, "no-such-data")
 
 
 # -- compare ------------------------------------------------------------------------------------
