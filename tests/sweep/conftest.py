@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import csv
-import os
-import sys
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("optuna", reason="the sweep extra: pip install 'scratchnn[sweep]'")
 pytest.importorskip("distributed", reason="the sweep extra: pip install 'scratchnn[sweep]'")
-
-# Subprocesses: one BLAS thread, no display.
-ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-       "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-SCRATCHNN = [sys.executable, "-m", "scratchnn"]
 
 TRAIN = """
 [train]
