@@ -50,6 +50,21 @@ def test_a_run_directory_is_examined_with_its_data_preprocessing_and_settings(ca
     assert (run_dir / "doctor.txt").is_file() and (run_dir / "lr_range.png").is_file()
 
 
+def test_held_out_accuracy_is_measured_on_the_test_set_the_run_never_trained_on(capsys, run_dir):
+    """With --samples above the test set's size the doctor uses the whole test set: the model's
+    accuracy there is the run's own test accuracy, not its accuracy on training samples."""
+    from scratchnn.train.rundir import Run
+
+    status, out, err = run_cli(capsys, "doctor", run_dir, "--samples", "1000")
+    assert status in (0, EXIT_FINDINGS), err
+    found = re.search(r"the model as given: accuracy ([0-9.]+) on (\d+) held-out samples it did "
+                      r"not train on", out)
+    assert found, out
+    test = Run.open(run_dir).test
+    assert float(found.group(1)) == pytest.approx(test["accuracy"], abs=1e-3)
+    assert "held-out data: none of its" in out
+
+
 def test_json_output_and_exit_status_3_when_problems_are_found(capsys, tmp_path):
     status, out, _ = run_cli(capsys, "doctor", "--model", "two-layer-net", "--dataset", "digits",
                              "--optimizer", "sgd", "--lr", "100", "--json", "--out", tmp_path,

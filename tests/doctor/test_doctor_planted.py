@@ -14,16 +14,19 @@ from doctor_cases import (
     SIZE,
     TwoLayerNet,
     apply_remedy,
+    conv_net,
     doctor_args,
     healthy,
     images,
     planted,
+    schedule_case,
     standardise,
     with_hand_batchnorm,
+    with_held_out,
 )
 
 import scratchnn as snn
-from scratchnn.losses import MSE
+from scratchnn.losses import MSE, SoftmaxCrossEntropy
 
 # (bug, the check that must rank first, words in its title, words in what it measured, the
 # remedy's action). Dense and conv; built-in and hand-written layers; data, optimizer, schedule.
@@ -170,18 +173,70 @@ HEALTHY = {
     "own TwoLayerNet": lambda: {**healthy(), "model": TwoLayerNet()},
     "own batch norm layer": lambda: {**healthy(), "model": with_hand_batchnorm(drop=False)},
     "one-hot labels": lambda: {**healthy(), "y": np.eye(CLASSES)[healthy()["y"]]},
+    "small CNN, SGD": lambda: {**healthy(), "model": conv_net()},
+    "preset cnn (conv, batch norm, dropout), Adam": lambda: {
+        **healthy(), "model": _preset("cnn", hidden_sizes=(32,)), "lr": 1e-3, "optimizer": "adam"},
+    "preset three-layer-convnet": lambda: {
+        **healthy(), "model": _preset("three-layer-convnet", num_filters=8, filter_size=3,
+                                      hidden_dim=32), "lr": 0.05},
+    "preset simple-convnet": lambda: {
+        **healthy(), "model": _preset("simple-convnet", filter_num=8, filter_size=3, padding=1,
+                                      hidden_size=32), "lr": 0.05},
+    "SGD with a cosine schedule, weight decay and held-out data": lambda: {
+        **with_held_out(), **schedule_case("cosine", 20), "weight_decay": 5e-4},
+    "digits, preset mlp, Adam": lambda: _digits(),
 }
+
+
+def _preset(name: str, **options) -> snn.Sequential:
+    return snn.models.build(name, (1, SIZE, SIZE), CLASSES, rng=np.random.default_rng(0),
+                            **options)
+
+
+def _digits() -> dict:
+    """scikit-learn's digits (8x8 images, 10 classes), 600 samples, 300 held out."""
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    x = ((bunch.images / 16.0 - 0.3) / 0.45).astype(np.float32)[:, None]
+    y = bunch.target
+    model = snn.models.build("mlp", (1, 8, 8), 10, rng=np.random.default_rng(0),
+                             hidden_sizes=(64,))
+    return dict(model=model, loss_fn=SoftmaxCrossEntropy(), x=x[:600], y=y[:600],
+                held_out=(x[600:900], y[600:900]), lr=1e-3, optimizer="adam")
 
 
 @pytest.mark.parametrize("name", HEALTHY)
 def test_a_healthy_model_gets_a_clean_report(name):
-    report = snn.doctor(**HEALTHY[name]())
+    report = snn.doctor(**doctor_args(HEALTHY[name]()))
+    assert_healthy(report)
+
+
+def assert_healthy(report) -> None:
     assert report.clean, report.text()
     assert all(f.severity == "info" for f in report.findings)
     assert any(line.startswith("gradient check: all") for line in report.passed)
     assert any(line.startswith("fits one batch") for line in report.passed)
     assert any(line.startswith("learns something that generalises") for line in report.passed)
     assert report.lr_curve is not None and report.lr_curve.suggested is not None
+
+
+def test_a_small_cnn_on_fashion_mnist_gets_a_clean_report():
+    """Real images: 400 Fashion-MNIST training samples, 200 test samples held out."""
+    from scratchnn.data import registry
+
+    try:
+        data = registry.load("fashion-mnist", n_train=400, n_test=200)
+    except Exception as error:  # noqa: BLE001 - not installed on this machine
+        pytest.skip(f"Fashion-MNIST not available: {error}")
+    mean, std = data.x_train.mean(), data.x_train.std()
+    scale = lambda x: ((x.astype(np.float32) - mean) / std)  # noqa: E731
+    model = snn.models.build("simple-convnet", data.x_train.shape[1:], 10,
+                             rng=np.random.default_rng(0), filter_num=8, hidden_size=32)
+    report = snn.doctor(model, SoftmaxCrossEntropy(), scale(data.x_train), data.y_train,
+                        lr=1e-3, optimizer="adam",
+                        held_out=(scale(data.x_test), data.y_test))
+    assert_healthy(report)
 
 
 def test_an_optimizer_instance_is_examined_at_its_own_learning_rate():

@@ -21,6 +21,7 @@ from scratchnn import models
 from scratchnn.data import transforms
 from scratchnn.errors import ConfigError
 from scratchnn.losses import SoftmaxCrossEntropy
+from scratchnn.optim import make_schedule
 from scratchnn.train.config import TrainConfig
 from scratchnn.train.rundir import Run
 
@@ -87,6 +88,14 @@ def _subject(args: argparse.Namespace, run: Run | None, config: TrainConfig):
     return model, dataset, prepare, out
 
 
+def _test_set(dataset, prepare, n: int, rng: np.random.Generator):
+    """Up to n samples of the test set, as the model sees them: data no run trained on."""
+    if dataset.x_test is None or not len(dataset.x_test):
+        return None
+    keep = np.sort(rng.choice(len(dataset.x_test), min(n, len(dataset.x_test)), replace=False))
+    return prepare(dataset.x_test[keep]), dataset.y_test[keep]
+
+
 def run_doctor(args: argparse.Namespace) -> int:
     """Examine, print, write the report; 0 when it is clean, EXIT_FINDINGS otherwise."""
     from scratchnn.doctor.examine import doctor
@@ -102,9 +111,13 @@ def run_doctor(args: argparse.Namespace) -> int:
     n = min(args.samples, len(dataset.x_train))
     subset = np.sort(rng.choice(len(dataset.x_train), n, replace=False))
     x, y = prepare(dataset.x_train[subset]), dataset.y_train[subset]
-    report = doctor(model, SoftmaxCrossEntropy(), x, y, lr=config.lr,
+    report = doctor(model.train(), SoftmaxCrossEntropy(), x, y, lr=config.lr,
                     optimizer=config.optimizer, batch_size=config.batch_size, samples=n,
-                    seed=config.seed)
+                    seed=config.seed, weight_decay=config.weight_decay,
+                    held_out=_test_set(dataset, prepare, n, rng),
+                    schedule=make_schedule(config.schedule, config.lr, config.epochs,
+                                           warmup_epochs=config.warmup_epochs),
+                    epochs=config.epochs)
     written = report.save(out)
     print(report.to_json() if args.json else report.text())
     if not args.json:

@@ -228,8 +228,7 @@ def _examine(patient: Patient, report: Report, x_all: np.ndarray, y_all: np.ndar
     if working:
         _run(report, "generalisation", learning.check_generalisation, patient, working, held)
     if held is not None and data_checks.is_classification(patient.y, outputs or 0):
-        report.passed.append(held_out.model_as_given(patient.copy_model(), *held,
-                                                     trained_on=False))
+        report.passed.append(held_out.model_as_given(patient.copy_model(), *held))
     if curve:
         _run(report, "lr verdict", lambda: lr_range_verdict(curve, working or None))
 
