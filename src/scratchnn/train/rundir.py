@@ -19,13 +19,21 @@ import shlex
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from scratchnn.data import arrayfile
+from scratchnn import data as datasets
+from scratchnn.data import arrayfile, transforms
+from scratchnn.data.dataset import Dataset
 from scratchnn.errors import DataError
+from scratchnn.layer import Layer
 from scratchnn.train import checkpoint as checkpoints
+from scratchnn.train.modelfile import load_model
 from scratchnn.train.storage import META_KEY, parse_meta
+
+if TYPE_CHECKING:
+    from scratchnn.train.config import TrainConfig
 
 MODEL_FILE, CONFIG_FILE, METRICS_FILE = "model.npz", "config.toml", "metrics.csv"
 READ_OPTIONS = ("image_size", "label_column")    # how the data was read (not which subset)
@@ -42,7 +50,7 @@ class Run:
     config: dict[str, object]
     epochs: list[dict[str, float]]
     meta: dict
-    _model: object = field(default=None, repr=False)
+    _model: Layer | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, path: str | Path) -> Run:
@@ -52,12 +60,14 @@ class Run:
         if not path.exists():
             kind = "model file" if path.suffix == ".npz" else "run directory"
             raise DataError(f"{path}: no such {kind}")
-        directory, model_path = (path.parent, path) if path.is_file() else (path,
-                                                                              path / MODEL_FILE)
-        names = (CONFIG_FILE, METRICS_FILE, MODEL_FILE, checkpoints.SUBDIR + "/")
-        if path.is_dir() and not any((path / name).exists() for name in names):
-            raise DataError(f"{path}: not a run directory (no {', '.join(names[:-1])} or "
-                            f"{names[-1]})")
+        if path.is_file():
+            directory, model_path = path.parent, path
+        else:
+            directory, model_path = path, path / MODEL_FILE
+            names = (CONFIG_FILE, METRICS_FILE, MODEL_FILE, checkpoints.SUBDIR + "/")
+            if not any((path / name).exists() for name in names):
+                raise DataError(f"{path}: not a run directory (no {', '.join(names[:-1])} or "
+                                f"{names[-1]})")
         return cls(directory, model_path, _read_config(directory / CONFIG_FILE),
                    read_metrics(directory / METRICS_FILE), _read_meta(model_path))
 
@@ -84,10 +94,10 @@ class Run:
     def checkpoint_dir(self) -> Path:
         return self.directory / checkpoints.SUBDIR
 
-    def train_config(self):
+    def train_config(self) -> TrainConfig:
         """The TrainConfig the run was started with: from its newest good checkpoint (what
         `train --resume` continues), else from config.toml; DataError when it has neither."""
-        from scratchnn.train.config import TrainConfig
+        from scratchnn.train.config import TrainConfig  # argparse and more: not at import time
 
         if checkpoints.find_checkpoints(self.checkpoint_dir):
             found = checkpoints.load_checkpoint(self.checkpoint_dir)
@@ -101,11 +111,9 @@ class Run:
 
     # -- model, preprocessing, data -------------------------------------------------------------
 
-    def load_model(self):
+    def load_model(self) -> Layer:
         """The trained model (verified, in eval mode); loaded once."""
         if self._model is None:
-            from scratchnn.train.modelfile import load_model
-
             self._require_model()
             self._model, self.meta = load_model(self.model_path)
         return self._model
@@ -113,17 +121,13 @@ class Run:
     def prepare(self, x: np.ndarray) -> np.ndarray:
         """Raw inputs -> the model's inputs, as in training: the stored preprocessing; a run
         without one (float data, preprocess "none") took its inputs as float32."""
-        from scratchnn.data import transforms
-
         self._require_model()
         stored = self.meta.get("preprocess")
         return transforms.from_dict(stored)(x) if stored else np.asarray(x, np.float32)
 
-    def load_dataset(self, name: str | None = None, *, as_trained: bool = False):
+    def load_dataset(self, name: str | None = None, *, as_trained: bool = False) -> Dataset:
         """The dataset `name` (default: the run's), read as the run read it (image size, label
         column); as_trained=True also takes the run's n_train/n_val/n_test subset."""
-        from scratchnn import data as datasets
-
         own = self.dataset_name
         if name is None:
             if own is None:
