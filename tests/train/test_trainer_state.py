@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import scratchnn as snn
-from scratchnn.data.transforms import Scale, Standardize, SubtractMeanImage
+from scratchnn.data.transforms import Scale, Standardize, SubtractMeanImage, from_dict
 from scratchnn.errors import ConfigError
 from scratchnn.layers import BatchNorm1d, Dropout, Flatten, Linear, ReLU
 from scratchnn.losses import SoftmaxCrossEntropy
@@ -127,3 +127,12 @@ def test_every_kind_of_preprocessing_comes_back_from_a_checkpoint(tmp_path, prep
     assert type(fresh.preprocess) is type(preprocess)
     np.testing.assert_array_equal(fresh.preprocess(x[:3]), preprocess(x[:3]))
     assert load_checkpoint(tmp_path).meta["preprocess"]["type"] == type(preprocess).__name__
+
+
+def test_a_stored_preprocessing_of_unknown_kind_or_without_its_state_is_a_config_error():
+    with pytest.raises(ConfigError, match="unknown preprocessing 'whiten'; known: standardize"):
+        from_dict({"kind": "whiten"})
+    with pytest.raises(ConfigError, match="malformed mean_image preprocessing state"):
+        from_dict({"kind": "mean_image"})
+    with pytest.raises(ConfigError, match="malformed standardize preprocessing state"):
+        from_dict({"mean": [0.5]})

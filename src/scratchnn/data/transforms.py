@@ -72,7 +72,11 @@ class Standardize:
         return out
 
     def to_dict(self) -> dict[str, list[float]]:
-        return {"mean": list(self.mean), "std": list(self.std)}
+        return {"mean": list(self.mean), "std": list(self.std)}    # no "kind": the default
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Standardize:
+        return cls(tuple(map(float, d["mean"])), tuple(map(float, d["std"])))
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,10 @@ class Scale:
 
     def to_dict(self) -> dict:
         return {"kind": "scale"}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Scale:
+        return cls()
 
 
 @dataclass(frozen=True, eq=False)
@@ -114,6 +122,10 @@ class SubtractMeanImage:
 
     def to_dict(self) -> dict:
         return {"kind": "mean_image", "mean_image": self.mean_image.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> SubtractMeanImage:
+        return cls(np.asarray(d["mean_image"], np.float32))
 
 
 class Compose:
@@ -161,16 +173,20 @@ def fit_preprocess(kind: str, x_train: np.ndarray) -> Callable[[np.ndarray], np.
     return SubtractMeanImage.fit(x_train)
 
 
+# A fitted preprocessing's to_dict() names its kind; from_dict finds the class here.
+PREPROCESSORS = {"standardize": Standardize, "scale": Scale, "mean_image": SubtractMeanImage}
+
+
 def from_dict(d: dict) -> Callable[[np.ndarray], np.ndarray]:
-    """Rebuild a fitted preprocessing from its to_dict() (as stored in a model file)."""
-    kind = d.get("kind", "standardize")            # Standardize's dict has no "kind"
-    if kind == "standardize":
-        return Standardize(tuple(d["mean"]), tuple(d["std"]))
-    if kind == "scale":
-        return Scale()
-    if kind == "mean_image":
-        return SubtractMeanImage(np.asarray(d["mean_image"], np.float32))
-    raise ConfigError(f"unknown preprocessing {kind!r} in the model file")
+    """Rebuild a fitted preprocessing from its to_dict() (as stored in model files and
+    checkpoints): PREPROCESSORS[kind].from_dict(d); a dict without "kind" is Standardize's."""
+    kind = d.get("kind", "standardize")
+    if kind not in PREPROCESSORS:
+        raise ConfigError(f"unknown preprocessing {kind!r}; known: {', '.join(PREPROCESSORS)}")
+    try:
+        return PREPROCESSORS[kind].from_dict(d)
+    except (KeyError, TypeError, ValueError) as error:
+        raise ConfigError(f"malformed {kind} preprocessing state ({error!r})") from None
 
 
 # -- augmentation -------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import csv
 import math
 import shlex
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -51,6 +52,7 @@ class Run:
     epochs: list[dict[str, float]]
     meta: dict
     _model: Layer | None = field(default=None, repr=False)
+    _preprocess: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, path: str | Path) -> Run:
@@ -121,9 +123,11 @@ class Run:
     def prepare(self, x: np.ndarray) -> np.ndarray:
         """Raw inputs -> the model's inputs, as in training: the stored preprocessing; a run
         without one (float data, preprocess "none") took its inputs as float32."""
-        self._require_model()
-        stored = self.meta.get("preprocess")
-        return transforms.from_dict(stored)(x) if stored else np.asarray(x, np.float32)
+        if self._preprocess is None:
+            self._require_model()
+            stored = self.meta.get("preprocess")
+            self._preprocess = transforms.from_dict(stored) if stored else _as_float32
+        return self._preprocess(x)
 
     def load_dataset(self, name: str | None = None, *, as_trained: bool = False) -> Dataset:
         """The dataset `name` (default: the run's), read as the run read it (image size, label
@@ -185,6 +189,10 @@ def final(epochs: list[dict[str, float]], key: str) -> float:
     """The last epoch's `key`, NaN when absent."""
     values = [row[key] for row in epochs if key in row]
     return values[-1] if values else math.nan
+
+
+def _as_float32(x: np.ndarray) -> np.ndarray:
+    return np.asarray(x, np.float32)
 
 
 def _read_meta(path: Path) -> dict:
