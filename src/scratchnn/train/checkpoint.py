@@ -6,9 +6,10 @@
     # ... the process dies; in a new one, build the same model, optimizer and trainer, then:
     trainer.fit(x, y, epochs=20, resume="runs/a/checkpoint")
 
-Continuing from a checkpoint gives bit-identical weights to a run that was never stopped. One
-checkpoint is one .npz file (no pickle): arrays, and a JSON entry __meta__, with a sha256 over
-both (storage.checksum):
+Continuing from a checkpoint gives bit-identical weights to a run that was never stopped. The
+state is the Trainer's own (Trainer.state_dict(), put back by Trainer.load_state_dict()); this
+module writes it as one .npz file (no pickle): arrays, and a JSON entry __meta__, with a sha256
+over both (storage.checksum):
 
     model/<name>       model.state_dict(): parameters and batch-norm running statistics
     optimizer/<name>   optimizer.state_dict(): lr and every slot (Adam's exp_avg, step, ...)
