@@ -237,3 +237,35 @@ def test_bad_options_are_refused():
     with pytest.raises(Exception, match="normalization"):
         cs231n.FullyConnectedNet([3], normalization="groupnorm")
 
+
+
+def test_the_courses_own_solver_and_compat_solver_train_the_net_alike():
+    """FullyConnectedNet (batch norm) under the course's Solver loop (transcribed in
+    test_solver.py) and under compat.Solver drawing the same batches: the same histories and
+    the same weights."""
+    from test_solver import original_solver
+
+    rng = np.random.default_rng(4)
+    centres = 2 * rng.standard_normal((3, 6))
+    y = rng.integers(0, 3, 150)
+    X = centres[y] + rng.standard_normal((150, 6))
+    data = {"X_train": X[:100], "y_train": y[:100], "X_val": X[100:], "y_val": y[100:]}
+    settings = {"optim_config": {"learning_rate": 1e-2}, "lr_decay": 0.9, "batch_size": 20,
+                "num_epochs": 3, "num_train_samples": 50}
+
+    def build():
+        np.random.seed(5)
+        return cs231n.FullyConnectedNet([16, 16], input_dim=6, num_classes=3,
+                                        weight_scale=0.1, normalization="batchnorm",
+                                        dtype=np.float64)
+
+    reference = build()
+    expected = original_solver(reference, data, compat.UPDATE_RULES["adam"], seed=7, **settings)
+    model = build()
+    solver = compat.Solver(model, data, update_rule="adam", sampling="replacement",
+                           rng=np.random.RandomState(7), verbose=False, **settings)
+    solver.train()
+    assert solver.loss_history == expected[0]
+    assert solver.val_acc_history == expected[2]
+    for name in model.params:
+        np.testing.assert_array_equal(model.params[name], reference.params[name])
