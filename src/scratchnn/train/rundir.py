@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from scratchnn import data as datasets
-from scratchnn.data import arrayfile, transforms
+from scratchnn.data import transforms
 from scratchnn.data.dataset import Dataset
 from scratchnn.errors import DataError
 from scratchnn.layer import Layer
 from scratchnn.train import checkpoint as checkpoints
 from scratchnn.train.modelfile import load_model
-from scratchnn.train.storage import META_KEY, parse_meta
+from scratchnn.train.storage import read_meta
 
 if TYPE_CHECKING:
     from scratchnn.train.config import TrainConfig
@@ -197,12 +197,7 @@ def _as_float32(x: np.ndarray) -> np.ndarray:
 
 def _read_meta(path: Path) -> dict:
     """The JSON metadata of a model file, read safely without its weights; {} if no file."""
-    if not path.is_file():
-        return {}
-    entry = arrayfile.read_npz(path, "model file", keys={META_KEY}).get(META_KEY)
-    if entry is None:
-        raise DataError(f"{path}: not a scratchnn model file (no {META_KEY} entry)")
-    return parse_meta(entry, path)
+    return read_meta(path, "model file") if path.is_file() else {}
 
 
 def _read_config(path: Path) -> dict[str, object]:

@@ -96,22 +96,17 @@ def checksum(arrays: dict[str, np.ndarray], meta: dict | None = None) -> str:
     return digest.hexdigest()
 
 
-def read_npz(path: str | os.PathLike, what: str) -> tuple[dict[str, np.ndarray], dict]:
-    """Every array of a scratchnn .npz file and its JSON metadata -> (arrays, meta).
+def read_meta(path: str | os.PathLike, what: str) -> dict:
+    """The JSON metadata of a scratchnn .npz file, read without its arrays (nor checking them)."""
+    return _pop_meta(arrayfile.read_npz(path, what, keys={META_KEY}), path, what)
 
-    `what` names the kind of file in messages ("model file", "checkpoint"). Anything wrong with
-    the file (missing, truncated, not a zip, a zip bomb, pickled objects, a bad or missing
-    metadata entry) raises a one-line DataError; nothing in the file is run.
-    """
-    arrays = arrayfile.read_npz(path, what)
-    meta = arrays.pop(META_KEY, None)
-    if meta is None:
+
+def _pop_meta(arrays: dict[str, np.ndarray], path, what: str) -> dict:
+    """Remove the __meta__ entry from `arrays` -> its JSON object; DataError when absent or
+    corrupt."""
+    entry = arrays.pop(META_KEY, None)
+    if entry is None:
         raise DataError(f"{path}: not a scratchnn {what} (no {META_KEY} entry)")
-    return arrays, parse_meta(meta, path)
-
-
-def parse_meta(entry: np.ndarray, path) -> dict:
-    """The __meta__ entry of a scratchnn .npz -> its JSON object; DataError when corrupt."""
     if entry.dtype.kind != "U" or entry.ndim != 0:
         raise DataError(f"{path}: corrupt metadata (a {entry.dtype} array, expected JSON text)")
     try:
@@ -128,8 +123,11 @@ def read_verified(path: str | os.PathLike, what: str, format: str, version: int,
                   ) -> tuple[dict[str, np.ndarray], dict]:
     """(arrays, meta without "sha256") of a scratchnn file of `format`, checked: the format
     (`others` maps another format to a hint), a version from 1 to `version`, the sha256.
-    Versions below `weights_only_before` had a checksum over the arrays only."""
-    arrays, meta = read_npz(path, what)
+    Versions below `weights_only_before` had a checksum over the arrays only. Anything wrong
+    (missing, truncated, not a zip, a zip bomb, pickled objects, bad metadata) raises a one-line
+    DataError that names the file and `what` it should be ("model file", "checkpoint")."""
+    arrays = arrayfile.read_npz(path, what)
+    meta = _pop_meta(arrays, path, what)
     kind = what.split()[0]                                # "model file" -> "model"
     if meta.get("format") != format:
         hint = (others or {}).get(meta.get("format"), "")
