@@ -19,13 +19,23 @@ dropout = 0.0
 """
 
 
+@pytest.fixture(scope="session")
+def spec_text():
+    """spec_text(sweep, space, epochs=1) -> a SPEC on digits: TRAIN, [sweep] and [space]."""
+
+    def text(sweep: str, space: str, epochs: int = 1) -> str:
+        return TRAIN.format(epochs=epochs) + f"\n[sweep]\n{sweep}\n\n[space]\n{space}\n"
+
+    return text
+
+
 @pytest.fixture
-def write_spec(tmp_path):
-    """write_spec(sweep, space, epochs=1, name="spec") -> the path of a SPEC.toml on digits."""
+def write_spec(tmp_path, spec_text):
+    """write_spec(sweep, space, epochs=1) -> the path of that SPEC written as a .toml file."""
 
     def write(sweep: str, space: str, epochs: int = 1, name: str = "spec") -> Path:
         path = tmp_path / f"{name}.toml"
-        path.write_text(TRAIN.format(epochs=epochs) + f"\n[sweep]\n{sweep}\n\n[space]\n{space}\n")
+        path.write_text(spec_text(sweep, space, epochs))
         return path
 
     return write

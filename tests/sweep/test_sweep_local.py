@@ -5,6 +5,8 @@ real-browser check."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 
 import numpy as np
@@ -12,6 +14,7 @@ import pytest
 
 import scratchnn as snn
 from scratchnn.cli import main
+from scratchnn.viz.browser_check import check_page, find_chromium
 
 RANDOM = ('trials = 3\nsampler = "random"\nseed = 7\npruner = "none"',
           'lr = { type = "loguniform", low = 1e-3, high = 1e-1 }\n'
@@ -48,32 +51,33 @@ def same_trials(a, b, results) -> None:
             assert np.array_equal(fa["weights"][key], fb["weights"][key]), key
 
 
+@pytest.fixture(scope="module")
+def random_sweeps(tmp_path_factory, spec_text):
+    """The RANDOM sweep run twice: 1 worker from Python, 2 workers from the command line.
+    -> (directory with 1 worker, directory with 2 workers, what the command printed)."""
+    where = tmp_path_factory.mktemp("random")
+    spec = where / "spec.toml"
+    spec.write_text(spec_text(*RANDOM))
+    one = snn.sweep(spec, workers=1, out=where / "w1")
+    two = where / "w2"
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        assert main(["sweep", str(spec), "--workers", "2", "--out", str(two),
+                     "--no-progress"]) == 0
+    return one.directory, two, printed.getvalue()
+
+
 def test_random_search_gives_the_same_trials_and_results_for_one_and_two_workers(
-        write_spec, results, tmp_path, capsys):
-    spec = write_spec(*RANDOM)
-    one = snn.sweep(spec, workers=1, out=tmp_path / "w1")          # Python
-    two = tmp_path / "w2"                                          # command line
-    assert main(["sweep", str(spec), "--workers", "2", "--out", str(two), "--no-progress"]) == 0
-    printed = capsys.readouterr().out
+        random_sweeps, results):
+    one, two, printed = random_sweeps
     assert "best trial:" in printed and "best_val_acc" in printed      # the top-trials table
-    assert [r["state"] for r in one.rows] == ["complete"] * 3
+    assert [r["state"] for r in results(one)] == ["complete"] * 3
     assert len({r["lr"] for r in results(two)}) == 3
-    same_trials(one.directory, two, results)
-    every_trial_is_a_run_directory(two, results(two), capsys)
+    same_trials(one, two, results)
 
 
-def test_grid_search_visits_every_point_once_whatever_the_workers(write_spec, results,
-                                                                  tmp_path):
-    spec = write_spec(*GRID)
-    one = snn.sweep(spec, workers=1, out=tmp_path / "w1")
-    two = snn.sweep(spec, workers=2, out=tmp_path / "w2", trials=10)   # a grid stops at 4
-    points = {(r["lr"], r["batch_size"]) for r in results(two.directory)}
-    assert points == {(lr, bs) for lr in ("0.003", "0.03") for bs in ("32", "64")}
-    same_trials(one.directory, two.directory, results)
-
-
-def every_trial_is_a_run_directory(out, rows, capsys) -> None:
-    """trials/NNN holds a complete run that `scratchnn evaluate` opens; the report links it."""
+def test_every_trial_is_a_run_directory_linked_from_the_report(random_sweeps, results, capsys):
+    out = random_sweeps[1]
+    rows = results(out)
     assert sorted(p.name for p in (out / "trials").iterdir()) == ["000", "001", "002"]
     for row in rows:
         trial = out / row["directory"]
@@ -88,6 +92,28 @@ def every_trial_is_a_run_directory(out, rows, capsys) -> None:
         assert f"id='{section}'" in report
     for number in ("000", "001", "002"):
         assert f"href='trials/{number}/report.html'" in report
+
+
+@pytest.mark.skipif(find_chromium() is None,
+                    reason="no chromium: `make browser` installs Debian's chromium")
+def test_the_sweep_report_in_headless_chromium_every_image_loads_no_console_error(
+        random_sweeps):
+    report = random_sweeps[1] / "report.html"
+    result = check_page(report)
+    assert result.ok, "\n".join(result.problems)
+    assert {image.alt for image in result.images} == \
+        {"history", "parallel coordinates", "parameter importances"}
+    assert all(image.src.startswith("data:image/png;base64,") for image in result.images)
+
+
+def test_grid_search_visits_every_point_once_whatever_the_workers(write_spec, results,
+                                                                  tmp_path):
+    spec = write_spec(*GRID)
+    one = snn.sweep(spec, workers=1, out=tmp_path / "w1")
+    two = snn.sweep(spec, workers=2, out=tmp_path / "w2", trials=10)   # a grid stops at 4
+    points = {(r["lr"], r["batch_size"]) for r in results(two.directory)}
+    assert points == {(lr, bs) for lr in ("0.003", "0.03") for bs in ("32", "64")}
+    same_trials(one.directory, two.directory, results)
 
 
 def test_the_median_pruner_stops_a_hopeless_trial(write_spec, results, tmp_path):
