@@ -49,9 +49,9 @@ class _BatchNorm(Layer):
                              f"training, got input {x.shape}")
         out, mean, var, cache = F.batchnorm_forward(x, self.weight.data, self.bias.data,
                                                     self.eps, self.axes)
-        self.running_mean = (1 - self.momentum) * self.running_mean + self.momentum * mean
-        self.running_var = ((1 - self.momentum) * self.running_var
-                            + self.momentum * var * (m / (m - 1)))
+        self.running_mean = F.running_average(self.running_mean, mean, self.momentum)
+        self.running_var = F.running_average(self.running_var, var * (m / (m - 1)),
+                                             self.momentum)
         self._cache = cache
         return out
 
