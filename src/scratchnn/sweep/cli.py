@@ -77,7 +77,8 @@ def run_sweep_command(args: argparse.Namespace) -> int:
 
 def require_extras() -> None:
     """A one-line error saying how to install Optuna and Dask when either is missing."""
-    missing = [name for name in ("optuna", "distributed") if not _importable(name)]
+    missing = [name for name in ("optuna", "distributed", "threadpoolctl")
+               if not _importable(name)]
     if missing:
         raise ScratchnnError(f"scratchnn sweep needs {' and '.join(missing)}: {INSTALL}")
 
