@@ -43,10 +43,7 @@ def predict_files(run: str | Path, files: list[str | Path], *, top_k: int = 3,
     run = Run.open(run)
     model = run.load_model()
     shape, classes = run.input_shape, run.classes
-    white = run.meta.get("pixel_max") or 255          # model files before pixel_max: 0-255
-    if type(white) not in (int, float) or not 0 < white < math.inf:
-        raise DataError(f"{run.model_path}: metadata pixel_max {white!r} is not a positive "
-                        "number")
+    white = run.pixel_max or 255          # model files before pixel_max: 0-255
     predictions = []
     for path in map(Path, files):
         names, x = read_inputs(path, shape)

@@ -93,6 +93,15 @@ class Run:
         return tuple(self.meta.get("input_shape") or (self._meta("input_size"),))
 
     @property
+    def pixel_max(self) -> float | None:
+        """The training data's white level (digits 16; None in model files older than it)."""
+        white = self.meta.get("pixel_max")
+        if white is not None and (type(white) not in (int, float) or not 0 < white < math.inf):
+            raise DataError(f"{self.model_path}: metadata pixel_max {white!r} is not a positive "
+                            "number")
+        return white
+
+    @property
     def checkpoint_dir(self) -> Path:
         return self.directory / checkpoints.SUBDIR
 
@@ -120,13 +129,18 @@ class Run:
             self._model, self.meta = load_model(self.model_path)
         return self._model
 
+    @property
+    def preprocessing(self) -> Callable[[np.ndarray], np.ndarray] | None:
+        """The fitted preprocessing stored with the model; None when it has none."""
+        self._require_model()
+        stored = self.meta.get("preprocess")
+        return transforms.from_dict(stored) if stored else None
+
     def prepare(self, x: np.ndarray) -> np.ndarray:
         """Raw inputs -> the model's inputs, as in training: the stored preprocessing; a run
         without one (float data, preprocess "none") took its inputs as float32."""
         if self._preprocess is None:
-            self._require_model()
-            stored = self.meta.get("preprocess")
-            self._preprocess = transforms.from_dict(stored) if stored else _as_float32
+            self._preprocess = self.preprocessing or _as_float32
         return self._preprocess(x)
 
     def load_dataset(self, name: str | None = None, *, as_trained: bool = False) -> Dataset:
