@@ -75,10 +75,14 @@ def _parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=_evaluate)
 
     gc = commands.add_parser("gradcheck", help="numerical vs backprop gradients, layer by layer")
-    gc.add_argument("--model", default="mlp", help="preset to check (default mlp)")
-    gc.add_argument("--batch", type=int, default=4, help="batch size of the random input")
-    gc.add_argument("--max-checks", type=int, default=20, help="coordinates sampled per array")
-    gc.add_argument("--seed", type=int, default=0)
+    gc.add_argument("--model", default="mlp", metavar="NAME",
+                    help=f"preset to check: {', '.join(models.PRESETS)} (default: mlp)")
+    gc.add_argument("--batch", type=int, default=4, metavar="N",
+                    help="batch size of the random input (default: 4)")
+    gc.add_argument("--max-checks", type=int, default=20, metavar="N",
+                    help="coordinates sampled per array (default: 20)")
+    gc.add_argument("--seed", type=int, default=0, metavar="N",
+                    help="seeds the model, the input and the sample (default: 0)")
     gc.set_defaults(func=_gradcheck)
 
     ds = commands.add_parser("datasets", help="known datasets: where found, size, how to get them")

@@ -279,13 +279,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             continue
         flag = "--" + f.name.replace("_", "-")
         kinds = _kinds(f.name)
-        help = f"{f.metadata['help']}{_choices(f)} (default: {_default(f)})"
+        help = f"{f.metadata['help']}{_choices(f)} (default: {_default(f)})".replace("%", "%%")
         if kinds == (bool,):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
                                 help=help)
         else:
             parser.add_argument(flag, type=_parser_of(kinds, f.metadata["metavar"]),
-                                metavar=f.metadata["metavar"], help=help.replace("%", "%%"))
+                                metavar=f.metadata["metavar"], help=help)
 
 
 def from_arguments(args: argparse.Namespace) -> dict:
