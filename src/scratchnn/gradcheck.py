@@ -10,7 +10,8 @@
 Everything is checked on a float64 copy (float32 differences are too coarse: ~1e-3 "errors" that
 are not bugs), with a random upstream gradient (an all-ones one hides transposes), running
 statistics and random generators frozen between evaluations, and a seeded RNG. Large arrays are
-checked on a random sample of coordinates. This module depends on NumPy only.
+checked on a random sample of coordinates. This module depends on NumPy only (its snapshot
+helper, scratchnn.snapshot, does too).
 
 Kinks. Where f(x + eps) and f(x - eps) straddle a kink (a ReLU input or the margin between a
 max-pool window's two largest values crossed), a centred difference measures no derivative. In

@@ -136,3 +136,19 @@ def test_a_stored_preprocessing_of_unknown_kind_or_without_its_state_is_a_config
         from_dict({"kind": "mean_image"})
     with pytest.raises(ConfigError, match="malformed standardize preprocessing state"):
         from_dict({"mean": [0.5]})
+
+
+def test_the_snapshot_and_gradcheck_depend_on_numpy_only():
+    import ast
+    import sys
+
+    import scratchnn.gradcheck
+    import scratchnn.snapshot
+
+    for module in (scratchnn.snapshot, scratchnn.gradcheck):
+        tree = ast.parse(open(module.__file__).read())
+        names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                 for alias in node.names}
+        names |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        outside = {n for n in names if n.split(".")[0] not in sys.stdlib_module_names}
+        assert outside <= {"numpy", "scratchnn.snapshot"}, (module.__name__, outside)
