@@ -197,8 +197,8 @@ def test_assignment1_two_layer_net_notebook_values():
 
 def test_assignment1_half_reg_convention_is_caught(monkeypatch):
     """Mutation: assignment 2's reg/2 ||W||^2 in assignment 1's net."""
-    original = neural_net.add_l2
-    monkeypatch.setattr(neural_net, "add_l2", lambda p, g, n, reg: original(p, g, n, reg / 2))
+    original = fc_net.two_layer_loss
+    monkeypatch.setattr(fc_net, "two_layer_loss", lambda p, X, y, l2: original(p, X, y, l2 / 2))
     with pytest.raises(AssertionError):
         test_assignment1_two_layer_net_notebook_values()
 

@@ -59,17 +59,21 @@ class TwoLayerNet:
 
     def loss(self, X: np.ndarray, y: np.ndarray | None = None):
         """X (N, d1, ..., dk) -> scores (N, C) if y is None, else (loss, grads)."""
-        p = self.params
-        hidden, cache1 = affine_relu_forward(X, p["W1"], p["b1"])
-        scores, cache2 = affine_forward(hidden, p["W2"], p["b2"])
-        if y is None:
-            return scores
-        loss, dscores = softmax_loss(scores, y)
-        grads = {}
-        dhidden, grads["W2"], grads["b2"] = affine_backward(dscores, cache2)
-        _, grads["W1"], grads["b1"] = affine_relu_backward(dhidden, cache1)
-        loss += add_l2(p, grads, ["W1", "W2"], self.reg)
-        return loss, grads
+        return two_layer_loss(self.params, X, y, self.reg)
+
+
+def two_layer_loss(params: dict, X: np.ndarray, y: np.ndarray | None, l2: float):
+    """affine - relu - affine - softmax on params W1, b1, W2, b2, plus l2/2 * (||W1||^2 +
+    ||W2||^2) -> scores if y is None, else (loss, grads)."""
+    hidden, cache1 = affine_relu_forward(X, params["W1"], params["b1"])
+    scores, cache2 = affine_forward(hidden, params["W2"], params["b2"])
+    if y is None:
+        return scores
+    loss, dscores = softmax_loss(scores, y)
+    grads = {}
+    dhidden, grads["W2"], grads["b2"] = affine_backward(dscores, cache2)
+    _, grads["W1"], grads["b1"] = affine_relu_backward(dhidden, cache1)
+    return loss + add_l2(params, grads, ["W1", "W2"], l2), grads
 
 
 class FullyConnectedNet:

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scratchnn.compat.cs231n.fc_net import add_l2
-from scratchnn.compat.cs231n.layer_utils import affine_relu_backward, affine_relu_forward
-from scratchnn.compat.cs231n.layers import affine_backward, affine_forward, softmax_loss
+from scratchnn.compat.cs231n import fc_net
 
 
 class TwoLayerNet:
@@ -31,17 +29,7 @@ class TwoLayerNet:
 
     def loss(self, X: np.ndarray, y: np.ndarray | None = None, reg: float = 0.0):
         """X (N, D) -> scores (N, C) if y is None, else (loss, grads)."""
-        p = self.params
-        hidden, cache1 = affine_relu_forward(X, p["W1"], p["b1"])
-        scores, cache2 = affine_forward(hidden, p["W2"], p["b2"])
-        if y is None:
-            return scores
-        loss, dscores = softmax_loss(scores, y)
-        grads = {}
-        dhidden, grads["W2"], grads["b2"] = affine_backward(dscores, cache2)
-        _, grads["W1"], grads["b1"] = affine_relu_backward(dhidden, cache1)
-        loss += add_l2(p, grads, ["W1", "W2"], 2 * reg)
-        return loss, grads
+        return fc_net.two_layer_loss(self.params, X, y, 2 * reg)   # reg ||W||^2 = 2reg/2 ||W||^2
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """X (N, D) -> predicted labels (N,)."""
