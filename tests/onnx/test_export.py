@@ -153,8 +153,8 @@ def architectures(draw):
     input_shape = (channels, size, size)
     layers = []
     for _ in range(draw(st.integers(0, 2))):
-        out, kernel, stride = draw(st.integers(1, 4)), draw(st.integers(1, 3)), draw(
-            st.integers(1, 2))
+        out, kernel, stride = draw(st.integers(1, 4)), draw(st.integers(1, min(3, size))), \
+            draw(st.integers(1, 2))
         padding = draw(st.integers(0, kernel // 2))
         layers.append(L.Conv2d(channels, out, kernel, stride, padding,
                                bias=draw(st.booleans()), rng=rng))

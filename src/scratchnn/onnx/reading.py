@@ -54,7 +54,7 @@ def tensor_array(tensor, what: str) -> np.ndarray:
         raise DataError(f"{what}: tensor element type {tensor.data_type} is not supported "
                         "(float32, float64, int32, int64, uint8)")
     dims = tuple(tensor.dims)
-    if any(d < 0 for d in dims) or math.prod(dims) > MAX_ELEMENTS:
+    if any(not 0 <= d <= MAX_ELEMENTS for d in dims) or math.prod(dims) > MAX_ELEMENTS:
         raise DataError(f"{what}: bad or too large tensor shape {dims}")
     count = math.prod(dims)
     if tensor.raw_data:
