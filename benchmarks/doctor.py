@@ -1,7 +1,8 @@
-"""`scratchnn doctor` on the default model of Fashion-MNIST, timed: in child processes, the
-wall time of the doctor on a fresh default `mlp` and on a run directory of it (trained for one
+"""`scratchnn doctor` on Fashion-MNIST, timed: in child processes, the wall time of the doctor
+on a fresh default `mlp`, on a fresh `cnn` and on a run directory of the mlp (trained for one
 epoch first, not timed), with the child's peak resident memory.
-Target (issue 7): under a minute on 2 cores, with the default 2000 samples.
+Target (issues 7 and 16): under a minute each on 2 cores, with the default 2000 samples.
+--threads sets OPENBLAS_NUM_THREADS for the children (on a busy shared machine, 1 is faster).
 
     python benchmarks/doctor.py [--run DIR] [--samples N] [--repeat K]
 """
@@ -34,7 +35,11 @@ def main() -> None:
                         "for one epoch into a temporary directory)")
     parser.add_argument("--samples", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=1, help="time each case K times")
+    parser.add_argument("--threads", help="OPENBLAS_NUM_THREADS and OMP_NUM_THREADS of the "
+                        "children (default: as inherited)")
     args = parser.parse_args()
+    if args.threads:
+        os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = args.threads
     scratch = Path(tempfile.mkdtemp(prefix="scratchnn-doctor-"))
     run = args.run
     if run is None:
@@ -43,10 +48,13 @@ def main() -> None:
     cases = {
         "fresh default mlp": ["doctor", "--model", "mlp", "--dataset", "fashion-mnist",
                               "--out", str(scratch / "fresh")],
+        "fresh cnn": ["doctor", "--model", "cnn", "--dataset", "fashion-mnist",
+                      "--out", str(scratch / "fresh-cnn")],
         f"run directory {run}": ["doctor", str(run), "--out", str(scratch / "run-report")],
     }
+    threads = os.environ.get("OPENBLAS_NUM_THREADS", "default")
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start, "
-          f"{args.samples} samples")
+          f"{args.samples} samples, BLAS threads {threads}")
     for name, command in cases.items():
         for _ in range(args.repeat):
             seconds, status = scratchnn(*command, "--samples", str(args.samples))

@@ -116,7 +116,8 @@ def main() -> None:
     optimizer = GradientStep(model.parameters(), lr=0.1, fixed=args.fixed)
     iterate = batches if args.fixed else broken_batches
 
-    report = snn.doctor(model, loss_fn, x, data.y_train, optimizer=optimizer, batches=iterate)
+    report = snn.doctor(model, loss_fn, x, data.y_train, optimizer=optimizer, batches=iterate,
+                        held_out=(x_test, data.y_test))
     print(report)
     if not args.fixed:
         return

@@ -30,9 +30,7 @@ class _CallablePackage(types.ModuleType):
     named like the package would hide it: `import scratchnn.doctor.report as r` would fail."""
 
     def __call__(self, *args, **kwargs):
-        from scratchnn.doctor.examine import doctor
-
-        return doctor(*args, **kwargs)
+        return self.doctor(*args, **kwargs)       # the package's `doctor` (loaded on first use)
 
     @property
     def __signature__(self) -> inspect.Signature:     # what help() and inspect show

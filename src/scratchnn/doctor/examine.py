@@ -21,7 +21,8 @@ from scratchnn.doctor import (
     structure,
     training_plan,
 )
-from scratchnn.doctor.lr_range import lr_range_test, lr_range_verdict
+from scratchnn.doctor.lr_range import LRS, lr_range_test, lr_range_verdict
+from scratchnn.doctor.lr_range import STEPS as RANGE_STEPS
 from scratchnn.doctor.patient import Patient, leaves
 from scratchnn.doctor.report import Finding, Report
 from scratchnn.errors import ShapeError
@@ -30,6 +31,8 @@ from scratchnn.optim import make_optimizer
 SAMPLES = 2000        # the doctor works on a random subset of this many samples
 GRADCHECK_SAMPLES = 4
 STATS_SAMPLES = 256
+BUDGET = 1e11         # multiply-adds of the training checks (a few tens of seconds on one core)
+PLANNED_STEPS = 500   # their training steps at full effort (range test, overfit, generalise)
 
 
 def doctor(model, loss_fn, x: np.ndarray, y: np.ndarray, lr: float | None = None, *,
@@ -208,8 +211,14 @@ def _examine(patient: Patient, report: Report, x_all: np.ndarray, y_all: np.ndar
                   "conv padding": (structure.check_conv_padding, tr)}
     for name, (check, *args) in structural.items():
         _run(report, name, lambda c=check, a=args: (c(*a), ""))
-    curve = _run(report, "lr range", lambda: ([], "", lr_range_test(patient, patient.x,
-                                                                     patient.y)))
+    effort = _effort(tr, patient.batch_size)
+    if effort < 1:
+        report.passed.append(f"an expensive model: the training checks ran {effort:.0%} of "
+                             "their usual steps (the range test at every 10x rate)")
+    lrs, range_steps = (LRS, RANGE_STEPS) if effort == 1 else (
+        LRS[::2], max(8, round(RANGE_STEPS * effort)))
+    curve = _run(report, "lr range", lambda: ([], "", lr_range_test(
+        patient, patient.x, patient.y, lrs, range_steps)))
     report.lr_curve = curve or None
     suggested = curve.suggested if curve else None
     lr = patient.given_lr() or suggested or 1e-2
@@ -226,11 +235,24 @@ def _examine(patient: Patient, report: Report, x_all: np.ndarray, y_all: np.ndar
     working = _run(report, "overfit", learning.check_overfit, patient, uniform, suggested)
     held = plan.held_out[1:] if plan.held_out is not None else None
     if working:
-        _run(report, "generalisation", learning.check_generalisation, patient, working, held)
+        _run(report, "generalisation", learning.check_generalisation, patient, working, held,
+             max(40, round(learning.GENERALISE_STEPS * effort)))
     if held is not None and data_checks.is_classification(patient.y, outputs or 0):
         report.passed.append(held_out.model_as_given(patient.copy_model(), *held))
     if curve:
         _run(report, "lr verdict", lambda: lr_range_verdict(curve, working or None))
+
+
+def _effort(tr, batch_size: int) -> float:
+    """The share of the usual training steps the doctor can afford for this model: 1, or less
+    when the steps planned (about 500) would cost more than BUDGET multiply-adds. The cost of a
+    sample: each weight array's size times the positions it is applied at (a convolution's
+    output pixels), three times over for forward and backward."""
+    per_sample = sum(p.data.size * (int(np.prod(out.shape[2:])) if out.ndim > 2 else 1)
+                     for layer, out in zip(tr.layers, tr.outputs, strict=True)
+                     for p in layer.parameters() if p.data.ndim >= 2)
+    planned = PLANNED_STEPS * 3 * per_sample * batch_size
+    return 1.0 if planned <= BUDGET else max(BUDGET / planned, 0.1)
 
 
 def _statistics(patient: Patient, tr, lr: float, report: Report):

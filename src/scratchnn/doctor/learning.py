@@ -171,8 +171,8 @@ def _suggests(suggested: float | None, used: float) -> str:
     return f" (the range test suggests {suggested:g})"
 
 
-def check_generalisation(patient: Patient, lr: float, held: tuple | None = None
-                         ) -> tuple[list[Finding], str]:
+def check_generalisation(patient: Patient, lr: float, held: tuple | None = None,
+                         steps: int = GENERALISE_STEPS) -> tuple[list[Finding], str]:
     """Train a copy, compare its accuracy on samples it did not train on with the majority
     baseline. held: (x, y) held-out data (trained on: every sample); without it the copy
     trains on 3/4 of the samples and is measured on the other 1/4, which the model as given
@@ -193,8 +193,7 @@ def check_generalisation(patient: Patient, lr: float, held: tuple | None = None
         which = f"{n_val} held-out samples"
     model = patient.copy_model()
     losses = patient.train(model, patient.make_optimizer(model, lr),
-                           patient.stream(x_train, y_train, key=60), GENERALISE_STEPS,
-                           diverged=1e6)
+                           patient.stream(x_train, y_train, key=60), steps, diverged=1e6)
     if not np.all(np.isfinite(losses)):
         return [], ""
     accuracy = _accuracy(model.eval(), x_val, y_val)
