@@ -22,17 +22,20 @@ def test_ctrl_c_then_resume_runs_only_the_missing_trials(write_spec, results, tm
                       'lr = { type = "loguniform", low = 1e-3, high = 1e-1 }')
     command = [*SCRATCHNN, "sweep", str(spec), "--workers", "1", "--out", str(out),
                "--no-progress"]
+    # Its own process group, Ctrl-C enabled: a terminal's Ctrl-C reaches the driver and its
+    # worker processes alike.
     proc = subprocess.Popen(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, preexec_fn=lambda: signal.signal(signal.SIGINT,
-                                                                        signal.SIG_DFL))
+                            text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + TIMEOUT
     while not ((out / "results.csv").is_file() and results(out)):    # one trial finished
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
         time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
+    os.killpg(proc.pid, signal.SIGINT)
     _, stderr = proc.communicate(timeout=TIMEOUT)
     assert proc.returncode == 130, stderr
     assert f"resume with: scratchnn sweep --resume {out}" in stderr.strip().splitlines()[-1]
+    assert "Traceback" not in stderr                     # workers leave Ctrl-C to the driver
 
     before = results(out)
     assert 1 <= len(before) < 3

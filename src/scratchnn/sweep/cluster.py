@@ -16,6 +16,8 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from distributed.diagnostics.plugin import WorkerPlugin
+
 from scratchnn.errors import ConfigError, one_line
 
 CONNECT_TIMEOUT = "10s"
@@ -49,9 +51,22 @@ def dask_client(workers: int | None = None, scheduler: str | None = None
                            host="127.0.0.1", dashboard_address=None,
                            silence_logs=logging.ERROR)
     with cluster, Client(cluster) as client:
+        client.register_plugin(IgnoreCtrlC())
         yield client, max(1, (os.cpu_count() or 1) // workers)
 
 
 def capacity(client) -> int:
     """How many trials the cluster runs at once: its worker threads (at least 1)."""
     return max(1, sum(client.nthreads().values()))
+
+
+class IgnoreCtrlC(WorkerPlugin):
+    """Local workers ignore Ctrl-C, which a terminal sends to them too: the driver alone stops
+    the sweep (and the cluster with it), without a traceback from every worker."""
+
+    def setup(self, worker) -> None:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -142,7 +142,10 @@ class Driver:
             value = getattr(outcome, key)
             if value not in (None, ""):
                 trial.set_user_attr(key, round(value, 3) if key == "seconds" else value)
-        if outcome.state == "complete" and outcome.best_val_acc is not None:
+        if outcome.state == "complete" and outcome.best_val_acc is None:
+            trial.set_user_attr("reason", "no validation accuracy was measured")
+            outcome.state = "fail"
+        if outcome.state == "complete":
             self.study.tell(trial, outcome.best_val_acc)
         elif outcome.state == "pruned":
             self.study.tell(trial, state=TrialState.PRUNED)

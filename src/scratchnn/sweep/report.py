@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from scratchnn.errors import one_line
 from scratchnn.sweep import directory as layout
@@ -65,6 +66,7 @@ def history_png(rows: list[dict]) -> bytes:
     if shown:
         ax.step(*zip(*shown, strict=True), where="post", color="#e45756", label="best so far")
     ax.set_xlabel("trial")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("best validation accuracy")
     ax.grid(alpha=0.3)
     if rows:
