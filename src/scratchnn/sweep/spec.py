@@ -26,12 +26,11 @@ from __future__ import annotations
 
 import difflib
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from scratchnn.errors import ConfigError
-from scratchnn.train.config import TrainConfig, unknown_keys
+from scratchnn.train.config import TrainConfig, load_toml, unknown_keys
 
 SAMPLERS = ("tpe", "random", "grid")
 PRUNERS = ("median", "halving", "none")
@@ -91,15 +90,7 @@ class SweepSpec:
 
 def read_spec(path: str | Path) -> SweepSpec:
     """Read and check a SPEC.toml; a ConfigError names the file and the entry at fault."""
-    try:
-        with open(path, "rb") as f:
-            table = tomllib.load(f)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: sweep spec not found") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: invalid TOML: {error}") from None
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read the sweep spec ({error.strerror})") from None
+    table = load_toml(path, "sweep spec")
     try:
         return spec_from_table(table)
     except ConfigError as error:
