@@ -193,3 +193,12 @@ def test_cli_maps_a_bad_file_to_exit_2(tmp_path, capsys):
     assert main(["export", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "scratchnn: error:" in err
+
+
+def test_onnx_is_imported_only_when_export_or_load_runs():
+    import subprocess
+    import sys
+
+    code = ("import sys, scratchnn as snn, scratchnn.cli; snn.onnx.export; "
+            "assert 'onnx' not in sys.modules, [m for m in sys.modules if m.startswith('onnx')]")
+    subprocess.run([sys.executable, "-c", code], check=True)
