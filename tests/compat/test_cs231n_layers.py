@@ -463,3 +463,12 @@ def test_adapters_call_the_kernels(monkeypatch):
     monkeypatch.setattr(F, "linear_forward", lambda x, w, b: (x @ w * 0, None))
     out, _ = course_layers.affine_forward(np.ones((2, 3)), np.ones((3, 4)), np.zeros(4))
     assert not out.any()
+
+
+def test_dropout_without_a_seed_draws_from_the_global_generator():
+    """As the course: np.random.seed(s) before a forward fixes the mask."""
+    x = np.ones((20, 30))
+    np.random.seed(5)
+    out, _ = cs231n.dropout_forward(x, {"mode": "train", "p": 0.6})
+    np.random.seed(5)
+    np.testing.assert_allclose(out, (np.random.rand(20, 30) < 0.6) / 0.6, rtol=1e-15)

@@ -144,7 +144,7 @@ class _CourseUniforms:
     np.random.rand() < p; our kernel keeps it where its draw r >= drop probability 1 - p. With
     r = 1 - rand() the two agree (up to exact ties), so a seeded notebook gets the same mask."""
 
-    def __init__(self, legacy: np.random.RandomState) -> None:
+    def __init__(self, legacy) -> None:       # a RandomState, or the np.random module
         self.legacy = legacy
 
     def random(self, shape: tuple[int, ...], dtype=np.float64) -> np.ndarray:
@@ -165,7 +165,7 @@ def dropout_forward(x: np.ndarray, dropout_param: dict) -> tuple[np.ndarray, tup
     if mode != "train":
         raise ValueError(f'Invalid forward dropout mode "{mode}"')
     seed = dropout_param.get("seed")
-    legacy = np.random.RandomState(seed) if seed is not None else np.random.mtrand._rand
+    legacy = np.random.RandomState(seed) if seed is not None else np.random
     out, mask = F.dropout_forward(x, 1.0 - keep, _CourseUniforms(legacy))
     return out, (dropout_param, mask)
 
