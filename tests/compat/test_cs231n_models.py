@@ -269,3 +269,18 @@ def test_the_courses_own_solver_and_compat_solver_train_the_net_alike():
     assert solver.val_acc_history == expected[2]
     for name in model.params:
         np.testing.assert_array_equal(model.params[name], reference.params[name])
+
+
+def test_solver_overfits_a_three_layer_convnet():
+    """ConvolutionalNetworks' "overfit small data" cell, in miniature."""
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((20, 3, 8, 8))
+    y = rng.integers(0, 4, 20)
+    data = {"X_train": X, "y_train": y, "X_val": X[:10], "y_val": y[:10]}
+    np.random.seed(231)
+    model = cs231n.ThreeLayerConvNet(input_dim=(3, 8, 8), num_filters=6, filter_size=3,
+                                     hidden_dim=30, num_classes=4, weight_scale=1e-1)
+    solver = compat.Solver(model, data, update_rule="adam", optim_config={"learning_rate": 1e-2},
+                           num_epochs=15, batch_size=10, verbose=False, seed=0)
+    solver.train()
+    assert solver.train_acc_history[-1] == 1.0
