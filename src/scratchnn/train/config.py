@@ -54,6 +54,8 @@ def _preset_epochs() -> str:
 
 @dataclass(frozen=True)
 class TrainConfig:
+    """Every setting of a training run (`scratchnn train --print-config` lists them all)."""
+
     dataset: str = setting(
         "fashion-mnist", "fashion-mnist, mnist, cifar10, digits or a path: an .npz, a .csv or a "
         "folder of class folders of images (see `scratchnn datasets`)", metavar="NAME|PATH")
