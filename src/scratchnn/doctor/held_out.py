@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from scratchnn.doctor.data_checks import class_labels
+from scratchnn.doctor.learning import accuracy
 from scratchnn.doctor.report import Finding
 
 
@@ -46,15 +47,7 @@ def check_shared(x_train: np.ndarray, x_held: np.ndarray) -> tuple[list[Finding]
         remedy={"action": "drop_shared_held_out", "count": int(shared.size)})], ""
 
 
-def accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
-    """Eval-mode accuracy of `model` on (x, y), in chunks of 500."""
-    model.eval()
-    scores = np.concatenate([model.forward(x[i:i + 500]) for i in range(0, len(x), 500)])
-    model.train()
-    return float(np.mean(scores.argmax(axis=1) == class_labels(y)))
-
-
 def model_as_given(model, x: np.ndarray, y: np.ndarray) -> str:
     """One line: the accuracy of the model as given on held-out samples."""
-    return (f"the model as given: accuracy {accuracy(model, x, y):.3f} on {len(x)} held-out "
-            "samples it did not train on")
+    return (f"the model as given: accuracy {accuracy(model.eval(), x, class_labels(y)):.3f} on "
+            f"{len(x)} held-out samples it did not train on")

@@ -196,14 +196,15 @@ def check_generalisation(patient: Patient, lr: float, held: tuple | None = None,
                            patient.stream(x_train, y_train, key=60), steps, diverged=1e6)
     if not np.all(np.isfinite(losses)):
         return [], ""
-    accuracy = _accuracy(model.eval(), x_val, y_val)
+    held_accuracy = accuracy(model.eval(), x_val, y_val)
     base = float(np.bincount(y_val).max() / len(y_val))
     noise = math.sqrt(base * (1 - base) / n_val)
     seen = len(losses) * min(patient.batch_size, len(x_train))
-    story = (f"after {len(losses)} steps on {len(x_train)} samples, accuracy {accuracy:.3f} on "
-             f"{which} (always guessing the most frequent class: {base:.3f})")
-    if accuracy > base + 3 * noise:
-        return _train_mode_note(model, x_val, y_val, accuracy, noise), (
+    story = (f"after {len(losses)} steps on {len(x_train)} samples, accuracy "
+             f"{held_accuracy:.3f} on {which} (always guessing the most frequent class: "
+             f"{base:.3f})")
+    if held_accuracy > base + 3 * noise:
+        return _train_mode_note(model, x_val, y_val, held_accuracy, noise), (
             f"learns something that generalises: {story}")
     return [Finding(
         "critical", "it learns, but predicts samples it did not train on no better than "
@@ -219,21 +220,22 @@ def check_generalisation(patient: Patient, lr: float, held: tuple | None = None,
         remedy={"action": "realign_labels"})], ""
 
 
-def _accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
+def accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
+    """Accuracy of `model` in its current mode on (x, y labels), in chunks of 500."""
     scores = np.concatenate([model.forward(x[i:i + 500]) for i in range(0, len(x), 500)])
     return float(np.mean(scores.argmax(axis=1) == y))
 
 
-def _train_mode_note(model, x: np.ndarray, y: np.ndarray, accuracy: float, noise: float
+def _train_mode_note(model, x: np.ndarray, y: np.ndarray, evaluated: float, noise: float
                      ) -> list[Finding]:
     """What evaluating in training mode (dropout on, batch statistics) would cost, measured."""
-    in_train_mode = _accuracy(model.train(), x, y)
+    in_train_mode = accuracy(model.train(), x, y)
     model.eval()
-    if in_train_mode >= accuracy - max(0.02, 2 * noise):
+    if in_train_mode >= evaluated - max(0.02, 2 * noise):
         return []
     return [Finding(
         "info", "evaluate in eval mode: in training mode this model predicts worse",
-        f"held-out accuracy {accuracy:.3f} after model.eval(), {in_train_mode:.3f} with the "
+        f"held-out accuracy {evaluated:.3f} after model.eval(), {in_train_mode:.3f} with the "
         "model left in training mode.", "Dropout still drops units and batch norm normalises "
         "with the statistics of the evaluation batch itself when the model is left in training "
         "mode.", "Call model.eval() before evaluating or predicting, model.train() before "
