@@ -66,9 +66,9 @@ PLANTED = [
      "(p = 0.9)", "set"),
     ("drop probability passed as keep_prob", "structure", "(KeepDropout) drops",
      "(keep_prob = 0.1)", "set"),
-    ("cosine schedule over 5 of 50 epochs", "learning-rate", "reaches zero at epoch 5 of 50",
+    ("cosine schedule over 5 of 50 epochs", "schedule", "reaches zero at epoch 5 of 50",
      "50 epochs are planned", "schedule_span"),
-    ("step decay far too steep", "learning-rate", "reaches zero at epoch", "30 epochs",
+    ("step decay far too steep", "schedule", "reaches zero at epoch", "30 epochs",
      "schedule_span"),
     ("weight decay 1", "optimizer", "weight decay 1 shrinks the weights to nothing",
      "keep 0% of their norm", "weight_decay"),
@@ -119,7 +119,7 @@ def test_the_prescribed_fix_cures_the_finding(bug):
 def test_the_corpus_covers_dense_conv_data_optimizer_and_schedule_bugs():
     checks = {p[1] for p in PLANTED}
     assert len(PLANTED) >= 24 and {"inputs", "held-out", "batches", "optimizer",
-                                   "learning-rate", "gradients", "structure"} <= checks
+                                   "learning-rate", "schedule", "gradients", "structure"} <= checks
     assert sum("conv" in bug for bug in BUGS) >= 4
 
 

@@ -23,7 +23,8 @@ _RANK = {name: i for i, name in enumerate(SEVERITIES)}
 ORDER = {
     "inputs": 10, "labels": 12, "held-out": 14, "forward": 15, "batches": 20, "gradients": 30,
     "structure": 40,
-    "optimizer": 50, "init-loss": 60, "learning-rate": 70, "statistics": 80, "overfit": 90,
+    "optimizer": 50, "init-loss": 60, "learning-rate": 70, "schedule": 75, "statistics": 80,
+    "overfit": 90,
     "generalisation": 95, "lr-range": 100, "doctor": 110,
 }
 WIDTH = 100

@@ -26,7 +26,7 @@ def check_schedule(schedule: Callable[[float], float], epochs: float) -> tuple[l
         return [Finding("critical", "the learning-rate schedule is zero from the start",
                         f"lr(epoch) <= 0 at every epoch from 0 to {epochs:g}.",
                         "Nothing is learned at a learning rate of 0.",
-                        "Give the schedule a positive base learning rate.", "learning-rate",
+                        "Give the schedule a positive base learning rate.", "schedule",
                         remedy={"action": "schedule_span", "epochs": epochs})], ""
     low = np.flatnonzero(rates <= ZERO * peak)
     summary = (f"learning-rate schedule: from {rates[0]:g} (peak {peak:g}) to {rates[-1]:g} over "
@@ -43,7 +43,7 @@ def check_schedule(schedule: Callable[[float], float], epochs: float) -> tuple[l
         f"Make the schedule span the whole run: a cosine over epochs={epochs:g} "
         f"(make_schedule('cosine', lr, epochs={epochs:g})); a step or exponential decay whose "
         f"total decay stays above 1/100 (a factor per epoch of at least 0.01 ** (1 / "
-        f"{epochs:g}) = {0.01 ** (1 / epochs):.3g}).", "learning-rate",
+        f"{epochs:g}) = {0.01 ** (1 / epochs):.3g}).", "schedule",
         remedy={"action": "schedule_span", "epochs": epochs})], ""
 
 
