@@ -31,7 +31,7 @@ def test_export_then_load_gives_the_same_preset(name, tmp_path, rng):
     assert [type(a) for a in loaded] == [type(b) for b in model]
     assert [repr(a) for a in loaded] == [repr(b) for b in model]    # settings too
     assert_same_weights(model, loaded)
-    assert not loaded.training
+    assert loaded.training                        # like any new model
 
 
 def test_export_then_load_every_layer_but_group_norm(tmp_path, rng):
@@ -80,7 +80,7 @@ def test_matmul_add_reshape_dropout_and_a_final_softmax(tmp_path, rng, run_onnx)
     assert model[3].p == 0.2 and model[4].bias is None
     x = rng.standard_normal((37, 3, 2, 2), np.float32)
     probabilities = run_onnx(path, x)["y"]
-    scores = model.forward(x)
+    scores = model.eval().forward(x)
     np.testing.assert_allclose(snn.functional.losses.softmax(scores), probabilities, **TOL)
 
 
@@ -101,7 +101,7 @@ def test_gemm_with_torch_layout_and_global_average_pool(tmp_path, rng, run_onnx)
     assert [type(layer) for layer in model] == [L.Conv2d, L.ReLU, L.AvgPool2d,
                                                 L.GlobalAvgPool2d, L.Linear]
     x = rng.standard_normal((5, 2, 9, 9), np.float32)
-    np.testing.assert_allclose(model.forward(x), run_onnx(path, x)["y"], **TOL)
+    np.testing.assert_allclose(model.eval().forward(x), run_onnx(path, x)["y"], **TOL)
 
 
 @pytest.mark.parametrize("node, message", [
@@ -156,6 +156,16 @@ def test_loaded_models_gradient_check_and_train(tmp_path, rng):
     report = snn.gradcheck.check_model(loaded, snn.losses.SoftmaxCrossEntropy(), x,
                                        np.array([0, 1, 2]), rng=rng)
     assert report.ok, report.table()
+
+
+def test_loaded_models_go_through_the_doctor(tmp_path, rng):
+    model = snn.Sequential(L.Flatten(), L.Linear(64, 32, rng=rng), L.BatchNorm1d(32), L.ReLU(),
+                           L.Linear(32, 10, rng=rng))
+    loaded = snn.onnx.load(snn.onnx.export(model, tmp_path / "m.onnx", input_shape=(1, 8, 8)))
+    digits = snn.data.load("digits")
+    report = snn.doctor(loaded, snn.losses.SoftmaxCrossEntropy(),
+                        digits.x_train.astype(np.float32) / 16, digits.y_train, samples=300)
+    assert [f for f in report.findings if f.severity in ("warning", "critical")] == []
 
 
 def test_oversized_and_malformed_files_are_refused(tmp_path, rng):

@@ -30,14 +30,15 @@ FLOAT, UINT8 = 1, 2                      # onnx TensorProto element types
 
 
 def load(path: str | Path, *, max_bytes: int = MAX_BYTES) -> Sequential:
-    """Read an ONNX file -> a Sequential in eval mode, float32, with the file's weights.
+    """Read an ONNX file -> a Sequential of float32 layers holding the file's weights, in train
+    mode like any new model (call .eval() before predicting by hand).
 
     Raises a one-line DataError for a missing, oversized (> max_bytes) or malformed file, and
     UnsupportedModelError (a DataError) naming the node, the operator and what is supported.
     """
     model = read_model(path, max_bytes)
     try:
-        return _convert(model).eval()
+        return _convert(model)
     except DataError as error:
         raise type(error)(f"{path}: {error}") from None
 
