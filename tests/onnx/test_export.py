@@ -138,6 +138,9 @@ def test_export_refuses_what_it_cannot_write(tmp_path, rng):
     with pytest.raises(ConfigError, match="opset 17"):
         snn.onnx.export(snn.Sequential(L.LayerNorm(3)), tmp_path / "a.onnx", input_shape=(3,),
                         opset=16)
+    with pytest.raises(ConfigError, match="2 class names for a model of 3 outputs"):
+        snn.onnx.export(snn.Sequential(L.Linear(4, 3)), tmp_path / "a.onnx", input_shape=(4,),
+                        classes=["a", "b"])
     with pytest.raises(ConfigError, match=r"\(N, classes\)"):
         snn.onnx.export(snn.Sequential(L.ReLU()), tmp_path / "a.onnx", input_shape=(1, 2, 2))
     assert not (tmp_path / "a.onnx").exists()

@@ -37,6 +37,7 @@ def export(model: Layer, path: str | Path, *, input_shape: Sequence[int], prepro
     """
     import onnx
     from onnx import TensorProto, helper
+    from scratchnn import __version__
 
     if not MIN_OPSET <= opset <= onnx.defs.onnx_opset_version():
         raise ConfigError(f"opset must be in [{MIN_OPSET}, {onnx.defs.onnx_opset_version()}], "
@@ -47,14 +48,14 @@ def export(model: Layer, path: str | Path, *, input_shape: Sequence[int], prepro
     name, dtype = ("pixels", TensorProto.UINT8) if pixels else ("input", TensorProto.FLOAT)
     x = add_front(g, name, preprocess, pixel_max, input_shape) if pixels else name
     logits_shape = _emit_model(g, model, x, input_shape)
+    if classes is not None and len(classes) != logits_shape[0]:
+        raise ConfigError(f"{len(classes)} class names for a model of {logits_shape[0]} outputs")
     probabilities = g.node("Softmax", ["logits"], "probabilities", axis=1)
 
     graph = helper.make_graph(
         g.nodes, "scratchnn", [helper.make_tensor_value_info(name, dtype, [BATCH, *input_shape])],
         [helper.make_tensor_value_info(out, TensorProto.FLOAT, [BATCH, *logits_shape])
          for out in ("logits", probabilities)], initializer=g.initializers)
-    from scratchnn import __version__
-
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
                               producer_name="scratchnn", producer_version=__version__)
     proto.ir_version = helper.find_min_ir_version_for(list(proto.opset_import))
