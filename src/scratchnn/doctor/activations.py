@@ -80,7 +80,8 @@ def _previous_with_parameters(tr: Trace, i: int) -> int | None:
     return next((j for j in range(i - 1, -1, -1) if has_parameters(tr.layers[j])), None)
 
 
-def _layer_remedy(tr: Trace, j: int | None, why: str) -> tuple[str, dict | None]:
+def _layer_remedy(tr: Trace, j: int | None, effect: str, init: str = "he"
+                  ) -> tuple[str, dict | None]:
     """How to fix units killed or saturated by layer j's output: its biases or its weights."""
     if j is None:
         return "Scale the inputs to about unit size (standardise them).", None
@@ -90,12 +91,11 @@ def _layer_remedy(tr: Trace, j: int | None, why: str) -> tuple[str, dict | None]
     if bias is not None and bias.data.size and abs(float(np.mean(bias.data))) > 2 * float(
             np.std(out - np.reshape(bias.data, (1, -1) + (1,) * (out.ndim - 2)))):
         return (f"Initialise the biases of {where} at 0 (they average "
-                f"{float(np.mean(bias.data)):.3g}, which {why}).",
+                f"{float(np.mean(bias.data)):.3g}, which makes its outputs {effect}).",
                 {"action": "zero_bias", "layer": tr.names[j]})
-    init = "xavier" if why.startswith("saturates") else "he"
     return (f"Re-initialise the weights of {where}: {'Xavier' if init == 'xavier' else 'He'} "
-            f"initialisation (weight_init='{init}'); its outputs {why}. Keep the inputs at unit "
-            "scale.", {"action": "reinit", "layer": tr.names[j], "init": init})
+            f"initialisation (weight_init='{init}'); its outputs are {effect}. Keep the inputs "
+            "at unit scale.", {"action": "reinit", "layer": tr.names[j], "init": init})
 
 
 def check_activations(tr: Trace) -> list[Finding]:
@@ -127,7 +127,7 @@ def check_activations(tr: Trace) -> list[Finding]:
         dead = dead_fraction(layer, h_in, h_out)
         if dead is not None and dead >= DEAD_WARNING:
             fix, remedy = _layer_remedy(tr, _previous_with_parameters(tr, i),
-                                        "are negative for almost every sample")
+                                        "negative for almost every sample")
             findings.append(Finding(
                 "critical" if dead == 1 else "warning",
                 f"{where}: {dead:.0%} of its units never fire",
@@ -140,7 +140,7 @@ def check_activations(tr: Trace) -> list[Finding]:
         saturated = saturated_fraction(layer, h_out)
         if saturated is not None and saturated >= SATURATED:
             fix, remedy = _layer_remedy(tr, _previous_with_parameters(tr, i),
-                                        "saturates it: they are far too large")
+                                        "far too large for it", init="xavier")
             findings.append(Finding(
                 "warning", f"{where}: {saturated:.0%} of its outputs are saturated",
                 f"{saturated:.0%} of the outputs of {where} on {n} samples are within "

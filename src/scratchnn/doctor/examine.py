@@ -33,6 +33,7 @@ GRADCHECK_SAMPLES = 4
 STATS_SAMPLES = 256
 BUDGET = 1e11         # multiply-adds of the training checks (a few tens of seconds on one core)
 PLANNED_STEPS = 500   # their training steps at full effort (range test, overfit, generalise)
+EXPENSIVE_HELD_OUT = 500   # held-out samples evaluated for a model over the budget
 
 
 def doctor(model, loss_fn, x: np.ndarray, y: np.ndarray, lr: float | None = None, *,
@@ -216,7 +217,7 @@ def _examine(patient: Patient, report: Report, x_all: np.ndarray, y_all: np.ndar
         report.passed.append(f"an expensive model: the training checks ran {effort:.0%} of "
                              "their usual steps (the range test at every 10x rate)")
     lrs, range_steps = (LRS, RANGE_STEPS) if effort == 1 else (
-        LRS[::2], max(8, round(RANGE_STEPS * effort)))
+        LRS[::2], max(6, round(RANGE_STEPS * effort)))
     curve = _run(report, "lr range", lambda: ([], "", lr_range_test(
         patient, patient.x, patient.y, lrs, range_steps)))
     report.lr_curve = curve or None
@@ -234,9 +235,11 @@ def _examine(patient: Patient, report: Report, x_all: np.ndarray, y_all: np.ndar
     _run(report, "weight decay", training_plan.check_weight_decay, patient, lr, uniform)
     working = _run(report, "overfit", learning.check_overfit, patient, uniform, suggested)
     held = plan.held_out[1:] if plan.held_out is not None else None
+    if held is not None and effort < 1:             # evaluating is costly too
+        held = tuple(a[:EXPENSIVE_HELD_OUT] for a in held)
     if working:
         _run(report, "generalisation", learning.check_generalisation, patient, working, held,
-             max(40, round(learning.GENERALISE_STEPS * effort)))
+             max(20, round(learning.GENERALISE_STEPS * effort)))
     if held is not None and data_checks.is_classification(patient.y, outputs or 0):
         report.passed.append(held_out.model_as_given(patient.copy_model(), *held))
     if curve:
