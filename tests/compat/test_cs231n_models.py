@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from scratchnn import compat
-from scratchnn.compat import cs231n
+from scratchnn.compat import cs231n, dict_l2
 from scratchnn.compat.cs231n import fc_net, layers, neural_net
 from scratchnn.compat.cs231n.gradient_check import eval_numerical_gradient, rel_error
 
@@ -206,8 +206,8 @@ def test_assignment1_half_reg_convention_is_caught(monkeypatch):
 def test_reg_goes_through_l2_penalty(monkeypatch):
     """One implementation of the course-style L2 term: scratchnn.losses.l2_penalty."""
     calls = []
-    original = fc_net.l2_penalty
-    monkeypatch.setattr(fc_net, "l2_penalty", lambda w, reg: calls.append(reg) or original(w, reg))
+    original = dict_l2.l2_penalty
+    monkeypatch.setattr(dict_l2, "l2_penalty", lambda w, reg: calls.append(reg) or original(w, reg))
     np.random.seed(0)
     model = cs231n.FullyConnectedNet([5], input_dim=3, num_classes=2, reg=0.3)
     model.loss(np.random.randn(4, 3), np.array([0, 1, 0, 1]))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from scratchnn.compat.cs231n.fc_net import add_l2
 from scratchnn.compat.cs231n.layer_utils import (
     affine_relu_backward,
     affine_relu_forward,
@@ -17,6 +16,7 @@ from scratchnn.compat.cs231n.layer_utils import (
     conv_relu_pool_forward,
 )
 from scratchnn.compat.cs231n.layers import affine_backward, affine_forward, softmax_loss
+from scratchnn.compat.dict_l2 import dict_l2_penalty
 
 
 class ThreeLayerConvNet:
@@ -54,5 +54,5 @@ class ThreeLayerConvNet:
         dh2, grads["W3"], grads["b3"] = affine_backward(dscores, cache3)
         dh1, grads["W2"], grads["b2"] = affine_relu_backward(dh2, cache2)
         _, grads["W1"], grads["b1"] = conv_relu_pool_backward(dh1, cache1)
-        loss += add_l2(p, grads, ["W1", "W2", "W3"], self.reg)
+        loss += dict_l2_penalty(p, ["W1", "W2", "W3"], self.reg, grads)
         return loss, grads

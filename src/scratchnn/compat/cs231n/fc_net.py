@@ -5,7 +5,7 @@ compat.Solver or the course's own Solver.
 As in the course, weights are drawn with np.random.randn (NumPy's global legacy generator), so
 `np.random.seed(231)` before building reproduces the notebooks' weights and numbers. The L2 term
 is reg/2 * sum ||W||^2 over the weight matrices (not biases, gammas or betas), through
-scratchnn.losses.l2_penalty.
+scratchnn.losses.l2_penalty (compat.dict_l2).
 """
 
 from __future__ import annotations
@@ -25,23 +25,8 @@ from scratchnn.compat.cs231n.layers import (
     dropout_forward,
     softmax_loss,
 )
+from scratchnn.compat.dict_l2 import dict_l2_penalty
 from scratchnn.errors import ConfigError
-from scratchnn.losses import l2_penalty
-from scratchnn.parameter import Parameter
-
-
-def add_l2(params: dict, grads: dict, names: list[str], reg: float) -> float:
-    """Course-style L2 on params[names]: adds reg * W to grads[name] (in the dict) and returns
-    reg/2 * sum ||W||^2 for the loss, through scratchnn.losses.l2_penalty."""
-    weights = []
-    for name in names:
-        weight = Parameter(params[name], name)
-        weight.grad = grads[name]
-        weights.append(weight)
-    penalty = l2_penalty(weights, reg)
-    for weight in weights:
-        grads[weight.name] = weight.grad
-    return penalty
 
 
 class TwoLayerNet:
@@ -73,7 +58,7 @@ def two_layer_loss(params: dict, X: np.ndarray, y: np.ndarray | None, l2: float)
     grads = {}
     dhidden, grads["W2"], grads["b2"] = affine_backward(dscores, cache2)
     _, grads["W1"], grads["b1"] = affine_relu_backward(dhidden, cache1)
-    return loss + add_l2(params, grads, ["W1", "W2"], l2), grads
+    return loss + dict_l2_penalty(params, ["W1", "W2"], l2, grads), grads
 
 
 class FullyConnectedNet:
@@ -157,5 +142,5 @@ class FullyConnectedNet:
                     affine_norm_relu_backward(dh, cache)
             else:
                 dh, grads[f"W{i}"], grads[f"b{i}"] = affine_relu_backward(dh, cache)
-        loss += add_l2(p, grads, [f"W{i}" for i in range(1, last + 1)], self.reg)
+        loss += dict_l2_penalty(p, [f"W{i}" for i in range(1, last + 1)], self.reg, grads)
         return loss, grads

@@ -12,6 +12,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from scratchnn.compat.dict_l2 import dict_l2_penalty
 from scratchnn.compat.dlfs.gradient import numerical_gradient
 from scratchnn.compat.dlfs.layers import (
     Affine,
@@ -24,27 +25,11 @@ from scratchnn.compat.dlfs.layers import (
     SoftmaxWithLoss,
 )
 from scratchnn.errors import ConfigError
-from scratchnn.losses import l2_penalty
-from scratchnn.parameter import Parameter
 
 
 def _labels(t: np.ndarray) -> np.ndarray:
     """One-hot rows (N, C) -> labels (N,); labels of any shape -> (N,)."""
     return np.argmax(t, axis=1) if t.ndim == 2 and t.shape[1] > 1 else t.reshape(-1)
-
-
-def _l2(params: dict, names: list[str], lam: float, grads: dict | None = None) -> float:
-    """1/2 lam sum ||W||^2 over params[names]; adds lam * W to grads[name] when grads given."""
-    weights = []
-    for name in names:
-        weight = Parameter(params[name], name)
-        weight.grad = None if grads is None else grads[name]
-        weights.append(weight)
-    penalty = l2_penalty(weights, lam)
-    if grads is not None:
-        for weight in weights:
-            grads[weight.name] = weight.grad
-    return penalty
 
 
 class _BookNet:
@@ -75,7 +60,7 @@ class _BookNet:
         y = self.predict(x, train_flg)
         loss = self.last_layer.forward(y, t)
         if self.weight_decay_lambda:
-            loss += _l2(self.params, self._weight_keys(), self.weight_decay_lambda)
+            loss += dict_l2_penalty(self.params, self._weight_keys(), self.weight_decay_lambda)
         return loss
 
     def accuracy(self, x: np.ndarray, t: np.ndarray) -> float:
@@ -95,7 +80,7 @@ class _BookNet:
             dout = layer.backward(dout)
         grads = {key: getattr(self.layers[name], attr) for key, name, attr in self.grad_names}
         if self.weight_decay_lambda:
-            _l2(self.params, self._weight_keys(), self.weight_decay_lambda, grads)
+            dict_l2_penalty(self.params, self._weight_keys(), self.weight_decay_lambda, grads)
         return grads
 
 
