@@ -282,3 +282,15 @@ class Crashes(snn.Layer):
 def test_a_layer_that_raises_is_a_finding_not_a_crash():
     report = snn.doctor(**{**healthy(), "model": snn.Sequential(*mlp(), Crashes())})
     assert report.top.severity == "critical" and "my layer is broken" in report.top.measured
+
+
+def test_an_expensive_model_gets_fewer_training_steps_and_the_report_says_so(monkeypatch):
+    from scratchnn.doctor import examine
+
+    monkeypatch.setattr(examine, "BUDGET", 1e6)      # every model is expensive now
+    report = snn.doctor(**healthy())
+    assert any(line.startswith("an expensive model: the training checks ran 10%")
+               for line in report.passed), report.text()
+    assert report.lr_curve.lrs == [1e-3, 1e-2, 1e-1, 1.0, 10.0]   # 10x, within 100x of 0.1
+    assert report.lr_curve.steps == 6
+    assert report.clean, report.text()

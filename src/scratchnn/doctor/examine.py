@@ -215,9 +215,10 @@ def _examine(patient: Patient, report: Report, x_all: np.ndarray, y_all: np.ndar
     effort = _effort(tr, patient.batch_size)
     if effort < 1:
         report.passed.append(f"an expensive model: the training checks ran {effort:.0%} of "
-                             "their usual steps (the range test at every 10x rate)")
+                             "their usual steps (the range test at 10x rates, within 100x of "
+                             "the given rate)")
     lrs, range_steps = (LRS, RANGE_STEPS) if effort == 1 else (
-        LRS[::2], max(6, round(RANGE_STEPS * effort)))
+        _near(LRS[::2], patient.given_lr()), max(6, round(RANGE_STEPS * effort)))
     curve = _run(report, "lr range", lambda: ([], "", lr_range_test(
         patient, patient.x, patient.y, lrs, range_steps)))
     report.lr_curve = curve or None
@@ -244,6 +245,12 @@ def _examine(patient: Patient, report: Report, x_all: np.ndarray, y_all: np.ndar
         report.passed.append(held_out.model_as_given(patient.copy_model(), *held))
     if curve:
         _run(report, "lr verdict", lambda: lr_range_verdict(curve, working or None))
+
+
+def _near(lrs: tuple[float, ...], given: float | None) -> tuple[float, ...]:
+    """The rates within 100x of the given one (all of them without one)."""
+    near = tuple(lr for lr in lrs if given is None or given / 101 <= lr <= given * 101)
+    return near if len(near) >= 3 else lrs
 
 
 def _effort(tr, batch_size: int) -> float:
