@@ -82,8 +82,9 @@ def test_snn_doctor_runs_the_doctor_and_the_package_modules_import_every_way(mon
 
 
 def test_relate_puts_the_earliest_cause_first_and_marks_what_follows():
-    """A critical symptom at layer 3 and a training symptom come after the warning at layer 2
-    that explains them; the cause takes the severity of the worst of them."""
+    """A critical symptom at layer 3 and a training symptom come after the causes (the warning
+    at layer 2 that explains them, and an unrelated one); a cause takes the severity of the
+    worst of what follows from it."""
     symptom = Finding("critical", "layer 3: constant", "m", "w", "f", "structure", layer=3,
                       downstream=True)
     cause = Finding("warning", "layer 2: dead", "m", "w", "f", "statistics", layer=2,
@@ -93,8 +94,8 @@ def test_relate_puts_the_earliest_cause_first_and_marks_what_follows():
     report = Report(findings=[symptom, overfit, independent, cause])
     report.relate()
     titles = [f.title for f in report.findings]
-    assert titles == ["layer 2: dead", "layer 3: constant", "cannot overfit",
-                      "labels unbalanced"]
-    assert [f.follows for f in report.findings] == [None, 1, 1, None]
+    assert titles == ["layer 2: dead", "labels unbalanced", "layer 3: constant",
+                      "cannot overfit"]
+    assert [f.follows for f in report.findings] == [None, None, 1, 1]
     assert report.top.severity == "critical"
     assert "follows   from finding 1" in report.text()

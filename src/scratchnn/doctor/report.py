@@ -3,8 +3,8 @@
 A finding has a severity (critical > warning > info), a title, what was measured, why it matters
 and what to do (in words, and as data in `remedy`). Report.relate orders them causes first, by
 construction: a symptom (a dead or constant layer, gradients that vanish, a batch that cannot be
-fitted) is placed right after the problem that explains it, which is the earliest one in the
-forward pass whose own inputs are healthy, and says so (`follows`). Causes are ranked by
+fitted) is placed after the causes and names the problem that explains it (`follows`), the
+earliest one in the forward pass whose own inputs are healthy. Causes are ranked by
 severity, then by `order` (inputs, gradients, structure, the optimizer, the learning rate,
 statistics, and last "cannot overfit one batch" and "no better than chance on held-out samples").
 """
@@ -184,9 +184,9 @@ def _explains(cause: Finding, symptom: Finding) -> bool:
 
 
 def relate(findings: list[Finding]) -> list[Finding]:
-    """Causes first: each problem that an earlier problem explains is put right after its root
-    cause (the earliest in the forward pass, whose own inputs are healthy), with `follows` set;
-    a cause is at least as severe as what follows from it."""
+    """Causes first, then what follows from them: a problem that an earlier problem explains
+    goes after every cause, with `follows` set to its root cause (the earliest in the forward
+    pass, whose own inputs are healthy); a cause is at least as severe as what follows from it."""
     ranked = sorted(findings, key=lambda f: f.rank)
     problems = [f for f in ranked if f.severity != "info"]
     root: dict[int, Finding] = {}
@@ -204,12 +204,11 @@ def relate(findings: list[Finding]) -> list[Finding]:
     worst = {id(c): min([c.rank[0]] + [_RANK[f.severity] for f in problems
                                        if root.get(id(f)) is c]) for c in causes}
     causes.sort(key=lambda c: (worst[id(c)], c.rank[1], c.rank[0]))
-    out: list[Finding] = []
-    for cause in causes:
-        number = len(out) + 1
-        out.append(replace(cause, severity=SEVERITIES[worst[id(cause)]], follows=None))
-        out += [replace(f, follows=number) for f in problems if root.get(id(f)) is cause]
-    return out
+    number = {id(c): i for i, c in enumerate(causes, 1)}
+    symptoms = sorted((f for f in problems if id(f) in root),
+                      key=lambda f: (number[id(root[id(f)])], f.rank))
+    return ([replace(c, severity=SEVERITIES[worst[id(c)]], follows=None) for c in causes]
+            + [replace(f, follows=number[id(root[id(f)])]) for f in symptoms])
 
 
 def _wrap(prefix: str, text: str) -> str:
