@@ -93,6 +93,7 @@ def test_a_new_trainer_loaded_with_the_state_continues_bit_identically():
     for key, value in straight.model.state_dict().items():
         np.testing.assert_array_equal(second.model.state_dict()[key], value)
     assert second.history.steps == straight.history.steps and second.step == straight.step
+    assert len(first.history) == 2 and first.step == 8                  # nothing shared
 
 
 @pytest.mark.parametrize("change, message", [

@@ -417,7 +417,10 @@ class Trainer:
         self.epoch, self.step, self.batch_index = (state["epoch"], state["step"],
                                                    state["batch_index"])
         self.totals, self.stop = dict(state["totals"]), state["stop"]
-        self.history, self.preprocess = state["history"], preprocess
+        saved_history = state["history"]                          # a copy: never shared
+        self.history = History(list(saved_history.steps), [dict(r) for r in saved_history.epochs],
+                               list(saved_history.skipped))
+        self.preprocess = preprocess
         saved = list(state["callbacks"])
         for callback in self.callbacks:
             match = next((s for s in saved if s[0] == type(callback).__name__), None)
