@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -47,9 +48,11 @@ def dask_client(workers: int | None = None, scheduler: str | None = None
     workers = workers or default_workers()
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}")
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           host="127.0.0.1", dashboard_address=None,
-                           silence_logs=logging.ERROR)
+    with warnings.catch_warnings():     # its HTTP server moves to a free port when 8787 is taken
+        warnings.filterwarnings("ignore", "Port .* is already in use", UserWarning)
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               host="127.0.0.1", dashboard_address=None,
+                               silence_logs=logging.ERROR)
     with cluster, Client(cluster) as client:
         client.register_plugin(IgnoreCtrlC())
         yield client, max(1, (os.cpu_count() or 1) // workers)

@@ -1,0 +1,28 @@
+"""One trial as a worker runs it, without Dask: a complete run directory comes back as files; a
+trial that fails (divergence, bad data) is a failed outcome with its reason, not an exception."""
+
+from __future__ import annotations
+
+from scratchnn.sweep.trial import TrialJob, run_trial
+
+DIGITS = {"dataset": "digits", "epochs": 1, "hidden_sizes": [8], "dropout": 0.0}
+
+
+def test_a_trial_returns_its_whole_run_directory():
+    outcome = run_trial(TrialJob(4, DIGITS))
+    assert outcome.state == "complete" and outcome.epochs == 1
+    assert 0 < outcome.best_val_acc <= 1 and outcome.worker == "local"
+    assert {"config.toml", "metrics.csv", "model.npz", "report.html"} <= set(outcome.files)
+    assert 'dataset = "digits"' in outcome.files["config.toml"].decode()
+
+
+def test_a_diverging_trial_fails_with_the_reason():
+    outcome = run_trial(TrialJob(1, {**DIGITS, "optimizer": "sgd", "lr": 1e12}))
+    assert outcome.state == "fail"
+    assert outcome.reason.startswith("DivergenceError: ") and "\n" not in outcome.reason
+
+
+def test_missing_data_fails_the_trial_with_the_reason(tmp_path):
+    outcome = run_trial(TrialJob(2, {**DIGITS, "dataset": str(tmp_path / "none.npz")}))
+    assert outcome.state == "fail" and "DataError" in outcome.reason
+    assert str(tmp_path / "none.npz") in outcome.reason
