@@ -5,14 +5,25 @@ from __future__ import annotations
 
 import numpy as np
 
+from scratchnn import parallel
+
 
 def relu_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """y = max(x, 0). The cache is the mask x > 0 (the gradient at exactly 0 is 0, as in torch)."""
-    return np.maximum(x, 0), x > 0
+    """y = max(x, 0). The cache is the mask x > 0 (the gradient at exactly 0 is 0, as in torch).
+    Split over the batch or channels across threads (parallel.py); y keeps x's memory order."""
+    out, mask = np.empty_like(x), np.empty_like(x, dtype=bool)
+
+    def part(x, out, mask):
+        np.maximum(x, 0, out=out)
+        np.greater(x, 0, out=mask)
+    parallel.elementwise(part, x, out, mask)
+    return out, mask
 
 
 def relu_backward(dout: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    return dout * mask
+    dx = np.empty_like(mask, dtype=np.result_type(dout))
+    parallel.elementwise(lambda dout, mask, dx: np.multiply(dout, mask, out=dx), dout, mask, dx)
+    return dx
 
 
 def leaky_relu_forward(x: np.ndarray, negative_slope: float) -> tuple[np.ndarray, np.ndarray]:

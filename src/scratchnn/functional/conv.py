@@ -20,6 +20,8 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from scratchnn import parallel
+
 Pair = tuple[int, int]
 
 
@@ -53,8 +55,12 @@ def im2col(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair) -> np.ndarr
     (kh, kw), (sh, sw) = kernel, stride
     windows = sliding_window_view(pad(x, padding), (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
     out_h, out_w = windows.shape[2:4]                     # (N, C, out_h, out_w, kh, kw), a view
-    # the one copy: (C, kh, kw, N, out_h, out_w), innermost runs of out_w values
-    return windows.transpose(1, 4, 5, 0, 2, 3).reshape(c * kh * kw, n * out_h * out_w)
+    # the one copy: (C, kh, kw, N, out_h, out_w), innermost runs of out_w values; the threads
+    # take a range of samples each
+    source = windows.transpose(1, 4, 5, 0, 2, 3)
+    cols = np.empty(source.shape, x.dtype)
+    parallel.run(lambda s: np.copyto(cols[:, :, :, s], source[:, :, :, s]), n, 2 * cols.nbytes)
+    return cols.reshape(c * kh * kw, n * out_h * out_w)
 
 
 def col2im(cols: np.ndarray, x_shape: tuple[int, ...], kernel: Pair, stride: Pair,
@@ -62,17 +68,21 @@ def col2im(cols: np.ndarray, x_shape: tuple[int, ...], kernel: Pair, stride: Pai
     """The adjoint of im2col: add every column back where it came from -> (N, C, H, W).
 
     A pixel lies in several receptive fields (overlapping windows), so its gradient is the sum of
-    all its copies. One strided addition per kernel position (kh*kw of them), each covering every
-    sample and output pixel. The result is a view of a channel-major (C, N, H, W) array.
+    all its copies. One strided addition per kernel position (kh*kw of them), each covering
+    every output pixel of the thread's range of samples. The result is a view of a channel-major
+    (C, N, H, W) array.
     """
     n, c, h, w = x_shape
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     out_h, out_w = output_size(h, kh, sh, ph), output_size(w, kw, sw, pw)
     patches = cols.reshape(c, kh, kw, n, out_h, out_w)
     dxp = np.zeros((c, n, h + 2 * ph, w + 2 * pw), cols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            dxp[:, :, i:i + sh * out_h:sh, j:j + sw * out_w:sw] += patches[:, i, j]
+
+    def part(s: slice) -> None:
+        for i in range(kh):
+            for j in range(kw):
+                dxp[:, s, i:i + sh * out_h:sh, j:j + sw * out_w:sw] += patches[:, i, j, s]
+    parallel.run(part, n, cols.nbytes + dxp.nbytes)
     return dxp[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3)
 
 
@@ -95,7 +105,7 @@ def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     cols = im2col(x, (kh, kw), stride, padding)                   # (C*kh*kw, N*out_h*out_w)
     out = weight.reshape(f, -1) @ cols                            # (F, N*out_h*out_w)
     if bias is not None:
-        out += bias[:, None]
+        parallel.run(lambda s: np.add(out[s], bias[s, None], out=out[s]), f, out.nbytes)
     out_h = output_size(x.shape[2], kh, stride[0], padding[0])
     out = out.reshape(f, n, out_h, -1).transpose(1, 0, 2, 3)      # (N, F, out_h, out_w), a view
     return out, ConvCache(cols, weight, x.shape, stride, padding)
@@ -115,7 +125,8 @@ def conv2d_backward(dout: np.ndarray, cache: ConvCache, input_grad: bool = True
     f = weight.shape[0]
     dout = dout.transpose(1, 0, 2, 3).reshape(f, -1)   # (F, N*out_h*out_w); free in our layout
     dweight = (dout @ cols.T).reshape(weight.shape)
-    dbias = dout.sum(axis=1)
+    dbias = np.empty(f, dout.dtype)
+    parallel.run(lambda s: np.sum(dout[s], axis=1, out=dbias[s]), f, dout.nbytes)
     dx = None
     if input_grad:
         dcols = weight.reshape(f, -1).T @ dout                      # (C*kh*kw, N*out_h*out_w)

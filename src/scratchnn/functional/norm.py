@@ -10,6 +10,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from scratchnn import parallel
+
 
 class BatchNormCache(NamedTuple):
     xhat: np.ndarray       # normalised input, same shape as x
@@ -31,6 +33,9 @@ def batchnorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: f
     Returns (out, batch_mean, batch_var, cache); batch_var is the biased variance used to
     normalise. Shapes: x (N, D) or (N, C, H, W) -> out (same); mean, var (D,) or (C,).
     """
+    rows = _channel_rows(x, axes)
+    if rows is not None:                       # a conv output: split over channels
+        return _batchnorm_forward_rows(x, rows, gamma, beta, eps, axes)
     # In place where possible: a fresh array the size of a conv activation costs as much as a
     # pass over it.
     mean = x.mean(axis=axes)
@@ -41,6 +46,41 @@ def batchnorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: f
     out = xhat * _broadcast(gamma, x.ndim)
     out += _broadcast(beta, x.ndim)
     return out, mean, var, BatchNormCache(xhat, inv_std, gamma, axes)
+
+
+def _channel_rows(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray | None:
+    """x (N, C, H, W) as a (C, N*H*W) view when it is channel-major in memory (a conv output),
+    else None. Each channel's values are then one contiguous row, and a channel's statistics do
+    not depend on which other channels a thread's slice holds."""
+    if x.ndim != 4 or axes != (0, 2, 3):
+        return None
+    rows = x.transpose(1, 0, 2, 3)
+    return rows.reshape(rows.shape[0], -1) if rows.flags.c_contiguous else None
+
+
+def _as_nchw(rows: np.ndarray, x_shape: tuple[int, ...]) -> np.ndarray:
+    """(C, N*H*W) rows -> the (N, C, H, W) view, channel-major like the conv output."""
+    n, c, h, w = x_shape
+    return rows.reshape(c, n, h, w).transpose(1, 0, 2, 3)
+
+
+def _batchnorm_forward_rows(x, rows, gamma, beta, eps, axes):
+    """batchnorm_forward on a channel-major x, the same steps per slice of channels."""
+    c = rows.shape[0]
+    xhat, out = np.empty_like(rows), np.empty_like(rows, np.result_type(rows, gamma, beta))
+    mean, var, inv_std = (np.empty(c, x.dtype) for _ in range(3))
+
+    def part(s: slice) -> None:
+        np.mean(rows[s], axis=1, out=mean[s])
+        np.subtract(rows[s], mean[s, None], out=xhat[s])
+        var[s] = np.mean(xhat[s] * xhat[s], axis=1)
+        inv_std[s] = 1.0 / np.sqrt(var[s] + eps)
+        xhat[s] *= inv_std[s, None]
+        np.multiply(xhat[s], gamma[s, None], out=out[s])
+        out[s] += beta[s, None]
+    parallel.run(part, c, 3 * rows.nbytes)
+    return (_as_nchw(out, x.shape), mean, var,
+            BatchNormCache(_as_nchw(xhat, x.shape), inv_std, gamma, axes))
 
 
 def batchnorm_eval(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, running_mean: np.ndarray,
@@ -63,6 +103,9 @@ def batchnorm_backward(dout: np.ndarray, cache: BatchNormCache
     """dout (same as x) -> dx, dgamma, dbeta."""
     xhat, inv_std, gamma, axes = cache
     m = dout.size // gamma.size
+    xhat_rows, dout_rows = _channel_rows(xhat, axes), _channel_rows(dout, axes)
+    if xhat_rows is not None and dout_rows is not None:
+        return _batchnorm_backward_rows(dout_rows, xhat_rows, inv_std, gamma, m, dout.shape)
     dbeta = dout.sum(axis=axes)
     dgamma = np.sum(dout * xhat, axis=axes)
     ndim = dout.ndim
@@ -71,6 +114,24 @@ def batchnorm_backward(dout: np.ndarray, cache: BatchNormCache
     dx -= _broadcast(dbeta / m, ndim)
     dx *= _broadcast(gamma * inv_std, ndim)
     return dx, dgamma, dbeta
+
+
+def _batchnorm_backward_rows(dout, xhat, inv_std, gamma, m, x_shape):
+    """batchnorm_backward on channel-major (C, N*H*W) rows, the same steps per channel slice."""
+    c = dout.shape[0]
+    dx = np.empty_like(xhat, dtype=np.result_type(dout, xhat))
+    dgamma, dbeta = np.empty(c, dx.dtype), np.empty(c, dx.dtype)
+
+    def part(s: slice) -> None:
+        np.sum(dout[s], axis=1, out=dbeta[s])
+        np.multiply(dout[s], xhat[s], out=dx[s])
+        np.sum(dx[s], axis=1, out=dgamma[s])
+        np.multiply(xhat[s], -dgamma[s, None] / m, out=dx[s])
+        dx[s] += dout[s]
+        dx[s] -= dbeta[s, None] / m
+        dx[s] *= (gamma[s] * inv_std[s])[:, None]
+    parallel.run(part, c, 3 * dout.nbytes)
+    return _as_nchw(dx, x_shape), dgamma, dbeta
 
 
 def running_average(running: np.ndarray, batch_stat: np.ndarray, momentum: float) -> np.ndarray:

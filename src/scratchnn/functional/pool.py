@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from scratchnn import parallel
 from scratchnn.functional.conv import Pair, pad
 
 
@@ -59,26 +60,29 @@ def _in_layout_of(a: np.ndarray, like: np.ndarray) -> np.ndarray:
     arrays of different layouts runs several times slower than on matching ones)."""
     if (a.strides[1] > a.strides[0]) == (like.strides[1] > like.strides[0]):
         return a
-    out = np.empty_like(like, dtype=a.dtype)
-    out[...] = a
+    out = _allocate(a.shape, a.dtype, like, zeros=False)
+    parallel.elementwise(np.copyto, out, a)
     return out
 
 
-def _gradient_views(x_shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair,
-                    dtype, like: np.ndarray) -> tuple[np.ndarray, list[np.ndarray], bool]:
-    """For a backward: dx (N, C, H, W), and the views of (padded) dx that _windows gave of x, to
-    put each kernel position's gradient back where it came from -> (dx, views, tiles).
+def _pooled_shape(xp_shape: tuple[int, ...], kernel: Pair, stride: Pair) -> tuple[int, ...]:
+    """(N, C, out_h, out_w) for the padded input's shape."""
+    n, c, hp, wp = xp_shape
+    return n, c, (hp - kernel[0]) // stride[0] + 1, (wp - kernel[1]) // stride[1] + 1
 
-    When the windows tile x, every element lies in exactly one view: dx starts uninitialised
-    and each view is written once. Otherwise it starts at zero and the views are added to
-    (overlapping windows add up; elements in no window keep a zero gradient).
-    """
+
+def _padded_gradient(x_shape: tuple[int, ...], padding: Pair, tiles: bool, dtype,
+                     like: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For a backward: (dxp, dx), dx the unpadded view of dxp, both (N, C, ...) in the memory
+    order of `like`. The views _windows gives of dxp put each kernel position's gradient back
+    where it came from. When the windows tile x, every element lies in exactly one view: dxp
+    starts uninitialised and each view is written once. Otherwise it starts at zero and the
+    views are added to (overlapping windows add up; elements in no window keep a zero
+    gradient)."""
     n, c, h, w = x_shape
-    (ph, pw) = padding
-    tiles = _tiles(x_shape, kernel, stride, padding)
+    ph, pw = padding
     dxp = _allocate((n, c, h + 2 * ph, w + 2 * pw), dtype, like, zeros=not tiles)
-    views = list(_windows(dxp, kernel, stride, tiles))
-    return dxp[:, :, ph:ph + h, pw:pw + w], views, tiles
+    return dxp, dxp[:, :, ph:ph + h, pw:pw + w]
 
 
 class MaxPoolCache(NamedTuple):
@@ -94,20 +98,28 @@ def maxpool2d_forward(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair =
     """The largest value of each window. Shapes: x (N, C, H, W) -> out (N, C, out_h, out_w).
 
     The cache records which element won: the FIRST maximum in row-major order, also when
-    values tie (the zeros after a ReLU), as torch does.
+    values tie (the zeros after a ReLU), as torch does. Samples or channels are split across
+    threads (parallel.py); out keeps x's memory order (a conv output's channel-major layout).
     """
     tiles = _tiles(x.shape, kernel, stride, padding)
-    views = list(_windows(pad(x, padding, -np.inf), kernel, stride, tiles))
-    out = views[0].copy(order="K")                 # keeps a conv output's channel-major layout
-    for view in views[1:]:
-        np.maximum(out, view, out=out)
-    # argmax = first k with views[k] == out, by Horner's rule from the back:
-    #   argmax = ne_0 * (1 + ne_1 * (1 + ... (1 + ne_{K-2}))),   ne_k = (views[k] != out)
-    # (K vectorised steps; np.argmax over a short axis would be a Python-speed loop in C)
-    argmax = np.zeros_like(out, np.min_scalar_type(len(views) - 1))
-    for view in reversed(views[:-1]):
-        argmax += 1
-        argmax *= view != out
+    xp = pad(x, padding, -np.inf)
+    out = _allocate(_pooled_shape(xp.shape, kernel, stride), x.dtype, xp, zeros=False)
+    k = kernel[0] * kernel[1]
+    argmax = np.empty_like(out, np.min_scalar_type(k - 1))
+
+    def part(xp, out, argmax):
+        views = list(_windows(xp, kernel, stride, tiles))
+        np.copyto(out, views[0])
+        for view in views[1:]:
+            np.maximum(out, view, out=out)
+        # argmax = first k with views[k] == out, by Horner's rule from the back:
+        #   argmax = ne_0 * (1 + ne_1 * (1 + ... (1 + ne_{K-2}))),   ne_k = (views[k] != out)
+        # (K vectorised steps; np.argmax over a short axis would be a Python-speed loop in C)
+        argmax[...] = 0
+        for view in reversed(views[:-1]):
+            argmax += 1
+            argmax *= view != out
+    parallel.elementwise(part, xp, out, argmax)
     return out, MaxPoolCache(argmax, x.shape, kernel, stride, padding)
 
 
@@ -116,12 +128,16 @@ def maxpool2d_backward(dout: np.ndarray, cache: MaxPoolCache) -> np.ndarray:
     maximum, nowhere else."""
     argmax, x_shape, kernel, stride, padding = cache
     dout = _in_layout_of(dout, argmax)      # e.g. NCHW from Flatten, argmax channel-major
-    dx, views, tiles = _gradient_views(x_shape, kernel, stride, padding, dout.dtype, argmax)
-    for k, view in enumerate(views):
-        if tiles:
-            np.multiply(dout, argmax == k, out=view)
-        else:
-            view += dout * (argmax == k)
+    tiles = _tiles(x_shape, kernel, stride, padding)
+    dxp, dx = _padded_gradient(x_shape, padding, tiles, dout.dtype, argmax)
+
+    def part(dout, argmax, dxp):
+        for k, view in enumerate(_windows(dxp, kernel, stride, tiles)):
+            if tiles:
+                np.multiply(dout, argmax == k, out=view)
+            else:
+                view += dout * (argmax == k)
+    parallel.elementwise(part, dout, argmax, dxp)
     return dx
 
 
@@ -136,11 +152,16 @@ def avgpool2d_forward(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair =
                       ) -> tuple[np.ndarray, AvgPoolCache]:
     """The mean of each window. Shapes: x (N, C, H, W) -> out (N, C, out_h, out_w)."""
     tiles = _tiles(x.shape, kernel, stride, padding)
-    views = list(_windows(pad(x, padding), kernel, stride, tiles))
-    out = views[0].copy(order="K")
-    for view in views[1:]:
-        out += view
-    out /= len(views)
+    xp = pad(x, padding)
+    out = _allocate(_pooled_shape(xp.shape, kernel, stride), x.dtype, xp, zeros=False)
+
+    def part(xp, out):
+        views = list(_windows(xp, kernel, stride, tiles))
+        np.copyto(out, views[0])
+        for view in views[1:]:
+            out += view
+        out /= len(views)
+    parallel.elementwise(part, xp, out)
     return out, AvgPoolCache(x.shape, kernel, stride, padding)
 
 
@@ -148,13 +169,17 @@ def avgpool2d_forward(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair =
 def avgpool2d_backward(dout: np.ndarray, cache: AvgPoolCache) -> np.ndarray:
     """dout (N, C, out_h, out_w) -> dx (N, C, H, W)."""
     x_shape, kernel, stride, padding = cache
-    share = dout / (kernel[0] * kernel[1])
-    dx, views, tiles = _gradient_views(x_shape, kernel, stride, padding, dout.dtype, dout)
-    for view in views:
-        if tiles:
-            view[...] = share
-        else:
-            view += share
+    tiles = _tiles(x_shape, kernel, stride, padding)
+    dxp, dx = _padded_gradient(x_shape, padding, tiles, dout.dtype, dout)
+
+    def part(dout, dxp):
+        share = dout / (kernel[0] * kernel[1])
+        for view in _windows(dxp, kernel, stride, tiles):
+            if tiles:
+                view[...] = share
+            else:
+                view += share
+    parallel.elementwise(part, dout, dxp)
     return dx
 
 

@@ -1,0 +1,125 @@
+"""A small thread pool for the NumPy passes that BLAS does not cover (batch norm, ReLU,
+pooling, im2col/col2im): the caller splits an array into contiguous slices and each thread
+runs the same NumPy code on its own slices (NumPy releases the GIL inside its loops).
+
+Kernels split only where each slice's result is exactly what the whole array would give for
+those elements: elementwise work, or reductions whose every output (a channel's sum) is computed
+inside one slice. Results therefore never depend on the number of threads.
+
+The number of threads is `SCRATCHNN_NUM_THREADS` if set, else the cores this process may run
+on (`os.sched_getaffinity`). With one thread no pool is ever created.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from scratchnn.errors import ConfigError
+
+ENV = "SCRATCHNN_NUM_THREADS"
+MIN_BYTES = 1 << 18      # smaller work runs on the calling thread (a hand-off costs ~20 us)
+
+_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+_pool_threads = 0
+_local = threading.local()          # .inside: this thread is running a slice already
+
+
+def num_threads() -> int:
+    """Threads for one pass: SCRATCHNN_NUM_THREADS, else the cores available to the process."""
+    value = os.environ.get(ENV, "").strip()
+    if value:
+        try:
+            threads = int(value)
+        except ValueError:
+            threads = 0
+        if threads < 1:
+            raise ConfigError(f"{ENV} must be a positive integer, got {value!r}")
+        return threads
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def _executor(threads: int) -> ThreadPoolExecutor:
+    """The pool's threads - 1 workers (the calling thread takes one slice itself)."""
+    global _pool, _pool_threads
+    with _lock:
+        if _pool is None or _pool_threads != threads:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
+            _pool = ThreadPoolExecutor(threads - 1, thread_name_prefix="scratchnn")
+            _pool_threads = threads
+        return _pool
+
+
+def _forget_pool() -> None:
+    """After fork the child has none of the parent's threads: start a new pool when needed."""
+    global _pool, _pool_threads, _lock
+    _pool, _pool_threads, _lock = None, 0, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+def slices(length: int, parts: int) -> list[slice]:
+    """[0, length) cut into `parts` contiguous ranges whose sizes differ by at most one."""
+    bounds = [length * k // parts for k in range(parts + 1)]
+    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+
+
+def run(work: Callable[[slice], None], length: int, nbytes: int) -> None:
+    """Call work(s) for slices s covering [0, length), one per thread, and wait for all.
+
+    `nbytes` is the memory the whole pass touches: small passes, nested calls and one-thread
+    processes run work(slice(0, length)) on the calling thread.
+    """
+    threads = min(num_threads(), length)
+    if threads <= 1 or nbytes < MIN_BYTES or getattr(_local, "inside", False):
+        work(slice(0, length))
+        return
+    parts = slices(length, threads)
+    pool = _executor(threads)
+    futures = [pool.submit(_inside, work, s) for s in parts[1:]]
+    try:
+        _inside(work, parts[0])
+    finally:
+        for future in futures:
+            future.result()
+
+
+def _inside(work: Callable[[slice], None], s: slice) -> None:
+    _local.inside = True
+    try:
+        work(s)
+    finally:
+        _local.inside = False
+
+
+def outer_axis(a: np.ndarray) -> int:
+    """Axis 0 or 1 (N or C), whichever is outermost in memory: slices of it are contiguous
+    blocks (a conv output is channel-major, (C, N, H, W) in memory)."""
+    return 1 if a.ndim > 1 and abs(a.strides[1]) > abs(a.strides[0]) else 0
+
+
+def along(a: np.ndarray, axis: int, s: slice) -> np.ndarray:
+    """The view a[s] along `axis`."""
+    return a[(slice(None),) * axis + (s,)]
+
+
+def elementwise(work: Callable[..., None], *arrays: np.ndarray) -> None:
+    """work(*views) on matching slices of arrays that share axes 0 and 1, split along the
+    outer axis of the first (per-sample or per-channel work: exact under any split)."""
+    first = arrays[0]
+    if first.ndim == 0:
+        work(*arrays)
+        return
+    axis = outer_axis(first)
+    run(lambda s: work(*(along(a, axis, s) for a in arrays)), first.shape[axis],
+        sum(a.nbytes for a in arrays))
