@@ -42,20 +42,35 @@ def predict_files(run: str | Path, files: list[str | Path], *, top_k: int = 3,
         raise DataError(f"top-k must be a positive integer, got {top_k}")
     run = Run.open(run)
     model = run.load_model()
-    shape, classes = run.input_shape, run.classes
-    white = run.pixel_max or 255          # model files before pixel_max: 0-255
     predictions = []
     for path in map(Path, files):
-        names, x = read_inputs(path, shape)
-        if path.suffix.lower() != ".npy" and white != 255:    # image files hold 0-255
-            x = x.astype(np.float32) * np.float32(white / 255)
-        if invert:
-            x = np.asarray(white, x.dtype) - x
-        probabilities = softmax(predict_scores(model, x, run.prepare).astype(np.float64))
-        for name, p in zip(names, probabilities, strict=True):
-            best = np.argsort(-p, kind="stable")[:top_k]
-            predictions.append(Prediction(name, [(classes[k], float(p[k])) for k in best]))
+        names, x = model_inputs(run, path, invert=invert)
+        for name, p in zip(names, class_probabilities(model, run, x), strict=True):
+            predictions.append(Prediction(name, top_classes(p, run.classes, top_k)))
     return predictions
+
+
+def model_inputs(run: Run, path: Path, *, invert: bool = False) -> tuple[list[str], np.ndarray]:
+    """A file -> (a name per sample, raw inputs (N, *run.input_shape)) on the training data's
+    pixel scale (images: 0-255 mapped onto 0-pixel_max), inverted if asked."""
+    white = run.pixel_max or 255          # model files before pixel_max: 0-255
+    names, x = read_inputs(path, run.input_shape)
+    if path.suffix.lower() != ".npy" and white != 255:    # image files hold 0-255
+        x = x.astype(np.float32) * np.float32(white / 255)
+    if invert:
+        x = np.asarray(white, x.dtype) - x
+    return names, x
+
+
+def class_probabilities(model, run: Run, x: np.ndarray) -> np.ndarray:
+    """Softmax probabilities (N, classes), float64, of the eval-mode model for raw inputs x."""
+    return softmax(predict_scores(model, x, run.prepare).astype(np.float64))
+
+
+def top_classes(p: np.ndarray, classes: list[str], top_k: int) -> list[tuple[str, float]]:
+    """The top_k (class name, probability) of one sample's probabilities p (classes,)."""
+    best = np.argsort(-p, kind="stable")[:top_k]
+    return [(classes[k], float(p[k])) for k in best]
 
 
 def read_inputs(path: Path, shape: tuple[int, ...]) -> tuple[list[str], np.ndarray]:
@@ -79,6 +94,8 @@ def _read_npy(path: Path, shape: tuple[int, ...]) -> tuple[list[str], np.ndarray
     x = read_npy(path)
     if x.dtype.kind not in "uif":
         raise DataError(f"{path}: expected numbers, got an array of {x.dtype}")
+    if x.dtype.kind == "f" and not np.isfinite(x).all():
+        raise DataError(f"{path}: the array holds NaN or infinite values")
     size = math.prod(shape)
     accepted = [shape, (size,)] + ([shape[1:]] if len(shape) == 3 and shape[0] == 1 else [])
     for sample in accepted:                     # one sample, or a batch of them
