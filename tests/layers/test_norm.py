@@ -11,6 +11,7 @@ from scratchnn import functional as F
 from scratchnn import gradcheck
 from scratchnn.errors import ShapeError
 from scratchnn.functional.norm import BatchNormCache
+from scratchnn.layer import Layer
 from scratchnn.layers import BatchNorm1d, BatchNorm2d
 
 # (layer class, input shape); features / channels are axis 1
@@ -158,3 +159,43 @@ def test_gradcheck_fails_when_batchnorm_backward_is_0_1_percent_too_large(monkey
                                    rng.standard_normal(shape))
     assert report.ok is False
     assert report.max_rel_error > 100 * gradcheck.TOLERANCE
+
+
+class ChannelMajorInput(Layer):
+    """Hands its layer the input laid out (C, N, H, W) in memory, as a conv output is: batch
+    norm then takes its per-channel path (parallel.py splits it over channels)."""
+
+    def __init__(self, layer):
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x):
+        return self.layer.forward(np.ascontiguousarray(x.transpose(1, 0, 2, 3))
+                                  .transpose(1, 0, 2, 3))
+
+    def backward(self, dout):
+        return self.layer.backward(np.ascontiguousarray(dout.transpose(1, 0, 2, 3))
+                                   .transpose(1, 0, 2, 3))
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4, 5), (1, 2, 3, 3), (4, 1, 2, 2)])
+def test_batchnorm2d_on_a_channel_major_input_gradients_match_numerical_gradients(shape, rng):
+    layer = ChannelMajorInput(make_layer(BatchNorm2d, shape, rng))
+    report = gradcheck.check_layer(layer, batch(rng, shape, np.float64), rng.standard_normal(shape))
+    assert report.ok, report.table()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(2, 3, 4, 5), (8, 4, 3, 3)])
+def test_batchnorm2d_on_a_channel_major_input_matches_torch(shape, dtype, rng, torch):
+    inner = make_layer(BatchNorm2d, shape, rng, dtype)
+    layer = ChannelMajorInput(inner)
+    running = [tensor(torch, inner.running_mean), tensor(torch, inner.running_var)]
+    x, dout = batch(rng, shape, dtype), rng.standard_normal(shape).astype(dtype)
+    out_t, dx_t, dgamma_t, dbeta_t = torch_batchnorm(torch, inner, x, dout, running)
+    dx_size, dgamma_size, dbeta_size = term_sizes(inner, x, dout)
+    assert_close(layer(x), out_t, dtype)
+    assert_close(layer.backward(dout), dx_t, dtype, scale=dx_size)
+    assert_close(inner.weight.grad, dgamma_t, dtype, scale=dgamma_size)
+    assert_close(inner.bias.grad, dbeta_t, dtype, scale=dbeta_size)
+    assert_close(inner.running_var, running[1].numpy(), dtype)
