@@ -24,6 +24,7 @@ from scratchnn.errors import ConfigError, ScratchnnError
 from scratchnn.experiments.cli import add_experiment_command
 from scratchnn.losses import SoftmaxCrossEntropy
 from scratchnn.onnx.cli import add_export_command
+from scratchnn.serve.cli import add_serve_command
 from scratchnn.sweep.cli import add_sweep_command
 from scratchnn.train import config as settings
 from scratchnn.train.config import TrainConfig, read_toml
@@ -94,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     add_run_commands(commands)        # report, compare, predict: see cli_runs.py
     add_export_command(commands)      # see onnx/cli.py
     add_sweep_command(commands)       # see sweep/cli.py
+    add_serve_command(commands)       # see serve/cli.py
     return parser
 
 
