@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,11 +94,14 @@ class PageCheck:
 
 def check_page(page: str | os.PathLike, *, chromium: str | None = None, width: int = 1200,
                height: int = 900, settle: float = 0.0, screenshot: bool = False,
+               interact: Callable[[PageSession], None] | None = None,
                timeout: float = 120.0) -> PageCheck:
     """Load `page` (a file path or a URL) in a fresh headless Chromium profile and report.
 
     settle: seconds to keep listening after the load event, for pages whose scripts run later
     (timers, fetches). screenshot: also capture the whole page as PNG bytes.
+    interact: called with a PageSession after the load (and settle), to use the page as a user
+    would (choose files, run script); the images are read after it returns.
     Raises BrowserError when there is no Chromium or it does not answer within `timeout` s.
     """
     binary = chromium or find_chromium()
@@ -107,13 +111,44 @@ def check_page(page: str | os.PathLike, *, chromium: str | None = None, width: i
     with tempfile.TemporaryDirectory(prefix="scratchnn-browser-") as profile, \
             socket.socket() as refuser, _DevTools(binary, profile, width, height,
                                                    _closed_port(refuser)) as browser:
-        return browser.check(url, settle, screenshot, time.monotonic() + timeout)
+        return browser.check(url, settle, screenshot, time.monotonic() + timeout, interact)
 
 
 def _closed_port(sock: socket.socket) -> int:
     """A loopback port that refuses connections (bound, never listening): the browser's proxy."""
     sock.bind(("127.0.0.1", 0))
     return sock.getsockname()[1]
+
+
+class PageSession:
+    """The loaded page, handed to check_page's `interact` callback."""
+
+    def __init__(self, browser: _DevTools, session: str, deadline: float) -> None:
+        self.browser, self.session, self.deadline = browser, session, deadline
+
+    def evaluate(self, expression: str):
+        """The value of a JavaScript expression (a promise is awaited); BrowserError if it
+        throws."""
+        reply = self._call("Runtime.evaluate", {"expression": expression, "awaitPromise": True,
+                                                "returnByValue": True})
+        if "exceptionDetails" in reply:
+            details = reply["exceptionDetails"]
+            text = details.get("exception", {}).get("description") or details.get("text")
+            raise BrowserError(f"{expression[:60]}: {text}")
+        return reply["result"].get("value")
+
+    def set_files(self, selector: str, paths: list[str | os.PathLike]) -> None:
+        """Choose files in the <input type=file> matching `selector`, as a user would (the
+        page gets its input and change events)."""
+        element = self._call("Runtime.evaluate",
+                             {"expression": f"document.querySelector({json.dumps(selector)})"})
+        if element["result"].get("subtype") != "node":
+            raise BrowserError(f"no element matches {selector!r}")
+        self._call("DOM.setFileInputFiles", {"files": [str(Path(p).resolve()) for p in paths],
+                                             "objectId": element["result"]["objectId"]})
+
+    def _call(self, method: str, params: dict) -> dict:
+        return self.browser.call(method, params, session=self.session, deadline=self.deadline)
 
 
 class _DevTools:
@@ -152,7 +187,8 @@ class _DevTools:
         os.close(self.commands_w)
         os.close(self.replies_r)
 
-    def check(self, url: str, settle: float, screenshot: bool, deadline: float) -> PageCheck:
+    def check(self, url: str, settle: float, screenshot: bool, deadline: float,
+              interact: Callable[[PageSession], None] | None = None) -> PageCheck:
         target = self.call("Target.createTarget", {"url": "about:blank"}, deadline=deadline)
         session = self.call("Target.attachToTarget", {"targetId": target["targetId"],
                                                       "flatten": True}, deadline=deadline)
@@ -166,6 +202,8 @@ class _DevTools:
         else:
             self.wait_for("Page.loadEventFired", session, deadline)
             self.listen(min(time.monotonic() + settle, deadline))
+            if interact is not None:
+                interact(PageSession(self, session, deadline))
             images = self.call("Runtime.evaluate", {"expression": IMAGES, "returnByValue": True},
                                session=session, deadline=deadline)
             result.images = [PageImage(**i) for i in json.loads(images["result"]["value"])]

@@ -13,6 +13,7 @@ function setState(state) {
 
 function showError(message) {
   $("result").hidden = true;
+  delete $("result").dataset.predicted;
   for (const img of document.querySelectorAll("#result img")) img.remove();
   $("status").textContent = "";
   $("error").textContent = message;
