@@ -1,0 +1,88 @@
+"""A tiny trained run and test images for the serve tests: an MLP trained by `scratchnn train`
+for 1 epoch on 2000 Fashion-MNIST training images (scikit-learn's digits when Fashion-MNIST is
+not installed), and test-set images written as PNG files."""
+
+from __future__ import annotations
+
+import functools
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import scratchnn as snn
+
+
+@functools.cache
+def _dataset() -> str:
+    """fashion-mnist when it is installed, else digits."""
+    try:
+        snn.data.load("fashion-mnist")
+    except snn.DataError:
+        return "digits"
+    return "fashion-mnist"
+
+
+@pytest.fixture(scope="session")
+def served_run(tmp_path_factory) -> Path:
+    """A run directory written by the training `scratchnn train` runs (train.run)."""
+    from scratchnn.train.config import TrainConfig
+    from scratchnn.train.run import run_training
+
+    out = tmp_path_factory.mktemp("serve") / "run"
+    config = TrainConfig(dataset=_dataset(), model="mlp", hidden_sizes=(32,), epochs=1,
+                         n_train=2000, n_val=200, n_test=200, seed=0, out=str(out))
+    run_training(config, progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def test_images(served_run, tmp_path_factory) -> list[Path]:
+    """Four images of the run's test split as grayscale PNG files (0-255)."""
+    from PIL import Image
+
+    data = snn.data.load(_dataset())
+    folder = tmp_path_factory.mktemp("images")
+    paths = []
+    for i in range(4):
+        image = data.x_test[i, 0].astype(np.float64)
+        pixels = np.rint(image * 255 / image.max()).astype(np.uint8)   # digits hold 0-16
+        paths.append(folder / f"test-{i}.png")
+        Image.fromarray(pixels).save(paths[-1])
+    return paths
+
+
+class Server:
+    """`scratchnn serve RUN --port 0` in a subprocess, as a user starts it."""
+
+    def __init__(self, run: Path, log: Path, *extra: str) -> None:
+        self.log = log
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "scratchnn", "serve", str(run), "--port", "0", *extra],
+            stdout=subprocess.PIPE, stderr=open(log, "wb"), text=True)
+        self.first_line = self.process.stdout.readline()
+        found = re.search(r"http://127\.0\.0\.1:\d+/", self.first_line)
+        assert found, f"no URL in {self.first_line!r}; stderr: {log.read_text()}"
+        self.url = found.group(0)
+
+    def interrupt(self, timeout: float = 20) -> tuple[int, str, str]:
+        """Ctrl-C: (exit status, rest of stdout, stderr)."""
+        self.process.send_signal(signal.SIGINT)
+        out, _ = self.process.communicate(timeout=timeout)
+        return self.process.returncode, out, self.log.read_text()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()
+
+
+@pytest.fixture(scope="module")
+def server(served_run, tmp_path_factory):
+    server = Server(served_run, tmp_path_factory.mktemp("log") / "stderr.txt")
+    yield server
+    server.stop()
