@@ -5,14 +5,11 @@ not installed), and test-set images written as PNG files."""
 from __future__ import annotations
 
 import functools
-import re
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from serve_helpers import Server
 
 import scratchnn as snn
 
@@ -54,31 +51,6 @@ def test_images(served_run, tmp_path_factory) -> list[Path]:
         paths.append(folder / f"test-{i}.png")
         Image.fromarray(pixels).save(paths[-1])
     return paths
-
-
-class Server:
-    """`scratchnn serve RUN --port 0` in a subprocess, as a user starts it."""
-
-    def __init__(self, run: Path, log: Path, *extra: str) -> None:
-        self.log = log
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "scratchnn", "serve", str(run), "--port", "0", *extra],
-            stdout=subprocess.PIPE, stderr=open(log, "wb"), text=True)
-        self.first_line = self.process.stdout.readline()
-        found = re.search(r"http://127\.0\.0\.1:\d+/", self.first_line)
-        assert found, f"no URL in {self.first_line!r}; stderr: {log.read_text()}"
-        self.url = found.group(0)
-
-    def interrupt(self, timeout: float = 20) -> tuple[int, str, str]:
-        """Ctrl-C: (exit status, rest of stdout, stderr)."""
-        self.process.send_signal(signal.SIGINT)
-        out, _ = self.process.communicate(timeout=timeout)
-        return self.process.returncode, out, self.log.read_text()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.communicate()
 
 
 @pytest.fixture(scope="module")

@@ -9,22 +9,11 @@ import io
 import numpy as np
 import pytest
 from PIL import Image
+from serve_helpers import npy, png
 
 from scratchnn.serve import Predictor, UploadError
 from scratchnn.serve.upload import MAX_BYTES, MAX_PIXELS
 from scratchnn.train.predict import predict_files
-
-
-def png(array: np.ndarray, mode: str | None = None) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(array, mode).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def npy(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array)
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")
