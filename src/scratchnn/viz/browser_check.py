@@ -7,8 +7,10 @@ Speaks the Chrome DevTools protocol over `--remote-debugging-pipe` (no port, no 
 while the page loads it records every console error, uncaught exception and failed resource; after
 the load event it reads every <img> (an image that did not decode has naturalWidth 0). The network
 is unreachable: every request not to the loopback interface goes to a proxy that refuses it, and
-host names other than localhost do not resolve. tests/runs/test_report_browser.py checks
-report.html with it; every page scratchnn writes or serves should pass the same check. Stdlib
+host names other than localhost do not resolve. `interact=` uses the page between the load and
+the check (PageSession: evaluate JavaScript, choose files in a file input).
+tests/runs/test_report_browser.py checks report.html with it, tests/serve/test_browser.py the
+`scratchnn serve` page; every page scratchnn writes or serves should pass the same check. Stdlib
 only, and not imported by `import scratchnn`.
 """
 
