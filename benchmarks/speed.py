@@ -1,200 +1,173 @@
-"""One training step (forward, backward, Adam; float32; batch 128) of the MLP
-784-100-100-100-100-10 in scratchnn and in PyTorch CPU, timed in the same process, alternating
-step by step, median of many steps. Prints the ratio scratchnn / PyTorch (target: <= 1.2).
+"""Training-step time of scratchnn against PyTorch CPU, each library in its own fresh process.
 
-Then the same for two conv nets (issue 3; target: <= 2.0): SimpleConvNet (conv 30@5x5 - ReLU -
-2x2 max-pool - affine 100 - ReLU - affine 10, batch 100) and the two-block BN network (conv
-32@3x3 pad 1 - BN - ReLU - pool - conv 64@3x3 pad 1 - BN - ReLU - pool - affine 128 - ReLU -
-dropout 0.5 - affine 10, batch 128, `models.ConvNet()`); then the bigger `cnn` preset (three
-blocks, 32/64/128 channels, affine 256, batch 128); and the speed-up of scratchnn's conv layer
-over the naive 4-loop kernel (tests/layers/naive_conv.py), timed on one batch.
+One step = forward, backward and an Adam update in float32 on a Fashion-MNIST batch (random
+pixels if the dataset is not installed) for four networks:
+  mlp             MLP 784-100-100-100-100-10, batch 128
+  simple-convnet  SimpleConvNet: conv 30@5x5 - ReLU - pool - affine 100 - ReLU - affine, batch 100
+  convnet         models.ConvNet(): two conv3x3-BN-ReLU-pool blocks (32, 64) - 128 - 10, batch 128
+  cnn             the `cnn` preset: three blocks (32, 64, 128) - 256 - dropout - 10, batch 128
 
-    python benchmarks/speed.py [--steps 500] [--conv-steps 100] [--threads 2] [--no-naive]
+Each measurement is a new process (benchmarks/speed_worker.py) timing one library alone: in one
+process NumPy's OpenBLAS threads and torch's OpenMP threads spin against each other. The
+libraries alternate, round after round; each one's figure is its best median over the rounds.
+The machine comes first: CPU model, cores, the float32 GEMM GFLOP/s NumPy's BLAS reaches, and
+the BLAS kernel threadpoolctl reports. Then the share of that peak the `cnn` step reaches (FLOPs
+of its convolutions and matrix products / step time / peak).
+
+Run it alone on the machine, with the machine's BLAS defaults (the command unsets the BLAS
+core-type and cache-size overrides some machines set):
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/speed.py
+        [--nets mlp,simple-convnet,convnet,cnn] [--rounds 3] [--steps 30] [--mlp-steps 300]
+        [--threads N] [--layers] [--no-naive]
+
+--threads N sets OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and SCRATCHNN_NUM_THREADS of the workers
+and torch.set_num_threads(N) (default: each library's own default). --layers adds a
+per-layer breakdown (forward and backward per layer, ours and torch's) from one more process
+per library and network.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
-# Both libraries keep their worker threads spinning for a while after each call. Alternating
-# steps on 2 cores, OpenBLAS's spinning threads (NumPy's) steal the cores from torch's OpenMP
-# pool and vice versa: both run 4-5x slower than alone. The shortest OpenBLAS spin (2^4 cycles)
-# removes that interference; it must be set before NumPy loads OpenBLAS. (OMP_WAIT_POLICY=PASSIVE
-# would instead slow torch down 2x, an unfair comparison.)
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+import numpy as np
 
-import argparse  # noqa: E402
-import importlib.util  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-import scratchnn as snn
-from scratchnn import functional as F
-from scratchnn.data.transforms import Standardize
-from scratchnn.models import ConvNet, MultiLayerNet, SimpleConvNet, cnn
-
-SIZES = (100, 100, 100, 100)
+HERE = Path(__file__).resolve().parent
+WORKER = HERE / "speed_worker.py"
+LABELS = {"mlp": "MLP 784-100x4-10, batch 128",
+          "simple-convnet": "SimpleConvNet (conv 30@5x5), batch 100",
+          "convnet": "two-block BN net (32, 64; 128), batch 128",
+          "cnn": "cnn preset (32, 64, 128; 256), batch 128"}
+OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
-def fashion_batch(batch: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """A real Fashion-MNIST batch when the data is installed, else random pixels (same speed)."""
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+    return platform.processor() or "unknown CPU"
+
+
+def worker(args: list[str], env: dict[str, str]) -> dict:
+    done = subprocess.run([sys.executable, str(WORKER), *args], env=env, capture_output=True,
+                          text=True, check=False)
+    if done.returncode != 0:
+        sys.exit(f"worker {' '.join(args)} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def write_batches(path: Path) -> None:
+    """Standardised float32 batches of 100 and 128 images with their labels."""
+    import scratchnn as snn
+    from scratchnn.data.transforms import Standardize
+    rng = np.random.default_rng(0)
     try:
         data = snn.data.load("fashion-mnist")
-        index = rng.choice(len(data.x_train), batch, replace=False)
-        x, y = data.x_train[index], data.y_train[index]
+        images, labels = data.x_train, data.y_train
     except snn.DataError:
-        x = rng.integers(0, 256, (batch, 1, 28, 28), dtype=np.uint8)
-        y = rng.integers(0, 10, batch)
-    return Standardize.fit(x)(x).reshape(batch, -1), y
+        images = rng.integers(0, 256, (1000, 1, 28, 28), dtype=np.uint8)
+        labels = rng.integers(0, 10, 1000)
+    arrays = {}
+    for batch in (100, 128):
+        index = rng.choice(len(images), batch, replace=False)
+        x = images[index]
+        arrays[f"x{batch}"] = Standardize.fit(x)(x).astype(np.float32).reshape(batch, 1, 28, 28)
+        arrays[f"y{batch}"] = labels[index].astype(np.int64)
+    with open(path, "wb") as file:
+        np.savez(file, **arrays)
 
 
-def torch_mlp():
-    layers = []
-    for fan_in, fan_out in zip((784, *SIZES[:-1]), SIZES, strict=True):
-        layers += [torch.nn.Linear(fan_in, fan_out), torch.nn.ReLU()]
-    return torch.nn.Sequential(*layers, torch.nn.Linear(SIZES[-1], 10))
+def machine(gemm: dict, env: dict[str, str]) -> str:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    blas = ", ".join(f"{p['internal_api']} {p['version']} {p['architecture']} "
+                     f"({p['num_threads']} threads)" for p in gemm["blas"])
+    set_overrides = [f"{name}={env[name]}" for name in OVERRIDES if name in env]
+    return (f"{cpu_model()}, {os.cpu_count()} cores ({cores} usable); float32 GEMM "
+            f"{gemm['gflops']:.0f} GFLOP/s; BLAS {blas}"
+            + (f"; set: {' '.join(set_overrides)}" if set_overrides else ""))
 
 
-def scratchnn_sequential_step(model):
-    """A training step of a scratchnn Sequential. Its first Linear or Conv2d computes no
-    gradient for the data, as in the Trainer (and as torch does for inputs)."""
-    next(layer for layer in model if hasattr(layer, "input_grad")).input_grad = False
-    loss_fn = snn.losses.SoftmaxCrossEntropy()
-    optimizer = snn.optim.Adam(model.parameters(), lr=1e-3)
-
-    def step(x, y):
-        loss = loss_fn.forward(model.forward(x), y)
-        optimizer.zero_grad()
-        model.backward(loss_fn.backward())
-        optimizer.step()
-        return loss
-    return step
-
-
-def torch_sequential_step(model):
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-
-    def step(x, y):
-        optimizer.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(x), y)
-        loss.backward()
-        optimizer.step()
-        return loss.item()
-    return step
-
-
-def torch_simple_convnet():
-    nn = torch.nn
-    return nn.Sequential(nn.Conv2d(1, 30, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                         nn.Linear(30 * 12 * 12, 100), nn.ReLU(), nn.Linear(100, 10))
-
-
-def torch_bn_convnet(channels=(32, 64), hidden=128, dropout=0.5):
-    """conv 3x3 pad 1 - BN - ReLU - 2x2 max-pool per channel count, then affine `hidden` -
-    ReLU - dropout - affine 10: models.ConvNet() by default; the cnn preset with (32, 64, 128),
-    256, 0.3."""
-    nn, layers, size = torch.nn, [], 28
-    for c_in, c_out in zip((1, *channels[:-1]), channels, strict=True):
-        layers += [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out),
-                   nn.ReLU(), nn.MaxPool2d(2)]
-        size //= 2
-    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(channels[-1] * size * size, hidden),
-                         nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 10))
-
-
-def compare(label: str, ours, theirs, x, y, steps: int, warmup: int = 10,
-            decimals: int = 2) -> None:
-    """Time both steps alternating step by step (so both see the same load), then in blocks of
-    steps // 5 (each with the cores to itself); print medians and the ratio."""
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    for _ in range(warmup):                               # caches, allocator, BLAS threads
-        ours(x, y)
-        theirs(xt, yt)
-    t_ours, t_theirs = [], []
-    for _ in range(steps):
-        t_ours.append(timed(ours, x, y))
-        t_theirs.append(timed(theirs, xt, yt))
-    block = max(1, steps // 5)
-    b_ours, b_theirs = [], []
-    for _ in range(5):
-        b_ours += [timed(ours, x, y) for _ in range(block)]
-        b_theirs += [timed(theirs, xt, yt) for _ in range(block)]
-    print(f"{label}, median of {steps} steps")
-    for how, a, b in (("alternating step by step", t_ours, t_theirs),
-                      (f"in blocks of {block} steps", b_ours, b_theirs)):
-        a, b = statistics.median(a) * 1e3, statistics.median(b) * 1e3
-        print(f"  {how:26s} scratchnn {a:.{decimals}f} ms   PyTorch {b:.{decimals}f} ms   "
-              f"ratio {a / b:.2f}x")
-
-
-def naive_speedup(x: np.ndarray, rng: np.random.Generator) -> None:
-    """SimpleConvNet's conv layer (30@5x5), forward and backward on one batch: the 4-loop kernel
-    of the tests against scratchnn's im2col kernels."""
-    path = Path(__file__).resolve().parent.parent / "tests" / "layers" / "naive_conv.py"
-    spec = importlib.util.spec_from_file_location("naive_conv", path)
-    naive = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(naive)
-    weight = (0.1 * rng.standard_normal((30, 1, 5, 5))).astype(np.float32)
-    bias = np.zeros(30, np.float32)
-    start = time.perf_counter()
-    out = naive.conv_forward_naive(x, weight, bias, (1, 1), (0, 0))
-    naive.conv_backward_naive(np.ones_like(out), x, weight, (1, 1), (0, 0))
-    t_naive = time.perf_counter() - start
-    fast = []
-    for _ in range(20):
-        start = time.perf_counter()
-        out, cache = F.conv2d_forward(x, weight, bias, (1, 1), (0, 0))
-        F.conv2d_backward(np.ones_like(out), cache)
-        fast.append(time.perf_counter() - start)
-    t_fast = statistics.median(fast)
-    print(f"conv 30@5x5 forward + backward, one batch of {len(x)}: naive loops {t_naive:.1f} s, "
-          f"scratchnn {t_fast * 1e3:.2f} ms: {t_naive / t_fast:,.0f}x faster")
-
-
-def timed(step, *args) -> float:
-    start = time.perf_counter()
-    step(*args)
-    return time.perf_counter() - start
+def print_layers(net: str, ours: list[dict], theirs: list[dict]) -> None:
+    print(f"\n{LABELS[net]}: per layer, median ms (forward / backward)")
+    print(f"  {'scratchnn layer':44s} {'ours':>15s}   {'PyTorch':>15s}")
+    for a, b in zip(ours, theirs, strict=True):
+        print(f"  {a['layer'][:44]:44s} {a['forward_ms']:6.2f} / {a['backward_ms']:6.2f}   "
+              f"{b['forward_ms']:6.2f} / {b['backward_ms']:6.2f}")
+    total = [sum(r[k] for r in rows) for rows in (ours, theirs)
+             for k in ("forward_ms", "backward_ms")]
+    print(f"  {'total':44s} {total[0]:6.2f} / {total[1]:6.2f}   {total[2]:6.2f} / {total[3]:6.2f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=500)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--batch", type=int, default=128)
-    parser.add_argument("--conv-steps", type=int, default=100, help="0 skips the conv nets")
+    parser.add_argument("--nets", default="mlp,simple-convnet,convnet,cnn")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=30, help="timed steps of a conv net")
+    parser.add_argument("--mlp-steps", type=int, default=300)
+    parser.add_argument("--threads", type=int, help="threads of every library (default: theirs)")
+    parser.add_argument("--layers", action="store_true", help="per-layer breakdown")
     parser.add_argument("--no-naive", action="store_true", help="skip the naive conv timing")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    rng = np.random.default_rng(0)
-    x, y = fashion_batch(args.batch, rng)
-    compare(f"MLP 784-{'-'.join(map(str, SIZES))}-10, batch {args.batch}, Adam, float32, "
-            f"{args.threads} threads (OPENBLAS_THREAD_TIMEOUT="
-            f"{os.environ['OPENBLAS_THREAD_TIMEOUT']})",
-            scratchnn_sequential_step(MultiLayerNet(784, SIZES, 10, rng=rng)),
-            torch_sequential_step(torch_mlp()), x, y, args.steps, warmup=50, decimals=3)
-    if args.conv_steps <= 0:
-        return
-    x100, y100 = fashion_batch(100, rng)
-    x100 = x100.reshape(100, 1, 28, 28)
-    compare("SimpleConvNet (conv 30@5x5), batch 100, Adam, float32",
-            scratchnn_sequential_step(SimpleConvNet((1, 28, 28), rng=rng)),
-            torch_sequential_step(torch_simple_convnet()), x100, y100, args.conv_steps)
-    x128, y128 = fashion_batch(128, rng)
-    compare("two-block BN net (conv 32, 64 @3x3, BN, pool; 128; dropout), batch 128, Adam",
-            scratchnn_sequential_step(ConvNet((1, 28, 28), rng=rng)),
-            torch_sequential_step(torch_bn_convnet()), x128.reshape(128, 1, 28, 28), y128,
-            args.conv_steps)
-    compare("cnn preset (conv 32, 64, 128 @3x3, BN, pool; 256; dropout), batch 128, Adam",
-            scratchnn_sequential_step(cnn((1, 28, 28), rng=rng)),
-            torch_sequential_step(torch_bn_convnet((32, 64, 128), 256, 0.3)),
-            x128.reshape(128, 1, 28, 28), y128, args.conv_steps)
+    nets = args.nets.split(",")
+    env = dict(os.environ)
+    torch_args = []
+    if args.threads:
+        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "SCRATCHNN_NUM_THREADS"):
+            env[name] = str(args.threads)
+        torch_args = ["--torch-threads", str(args.threads)]
+    gemm = worker(["gemm"], env)
+    tag = f"[{cpu_model()} x{os.cpu_count()}, GEMM {gemm['gflops']:.0f} GFLOP/s]"
+    print(f"machine: {machine(gemm, env)}")
+    with tempfile.TemporaryDirectory() as tmp:
+        batches = Path(tmp) / "batches.npz"
+        write_batches(batches)
+        best: dict[tuple[str, str], dict] = {}
+        for round_ in range(args.rounds):
+            for net in nets:
+                steps = str(args.mlp_steps if net == "mlp" else args.steps)
+                for library in ("scratchnn", "torch"):
+                    extra = torch_args if library == "torch" else []
+                    result = worker([library, net, str(batches), "--steps", steps, *extra], env)
+                    key = (library, net)
+                    if key not in best or result["step_ms"] < best[key]["step_ms"]:
+                        best[key] = result
+            print(f"round {round_ + 1} of {args.rounds} done", file=sys.stderr)
+        ours_threads = best[("scratchnn", nets[0])]["threads"]["scratchnn"]
+        torch_threads = best[("torch", nets[0])]["threads"]
+        print(f"threads: scratchnn {ours_threads} (+ BLAS), torch {torch_threads['torch']} "
+              f"(torch {torch_threads['version']}); best median of {args.rounds} fresh "
+              f"processes each, alternating")
+        print(f"{'network':44s} {'scratchnn':>10s} {'PyTorch':>10s}  ratio")
+        for net in nets:
+            a, b = best[("scratchnn", net)]["step_ms"], best[("torch", net)]["step_ms"]
+            print(f"{LABELS[net]:44s} {a:7.2f} ms {b:7.2f} ms  {a / b:.2f}x  {tag}")
+        if "cnn" in nets:
+            result = best[("scratchnn", "cnn")]
+            achieved = result["gemm_flops"] / (result["step_ms"] / 1e3) / 1e9
+            print(f"cnn step: {result['gemm_flops'] / 1e9:.2f} GFLOP of convolutions and "
+                  f"products in {result['step_ms']:.1f} ms = {achieved:.0f} GFLOP/s, "
+                  f"{achieved / gemm['gflops']:.0%} of the GEMM peak")
+        if args.layers:
+            for net in nets:
+                steps = str(max(5, args.steps if net != "mlp" else args.mlp_steps // 10))
+                rows = [worker([library, net, str(batches), "--steps", steps, "--layers",
+                                *(torch_args if library == "torch" else [])], env)["layers"]
+                        for library in ("scratchnn", "torch")]
+                print_layers(net, *rows)
     if not args.no_naive:
-        naive_speedup(x100, rng)
+        from speed_naive import naive_speedup
+        naive_speedup()
 
 
 if __name__ == "__main__":

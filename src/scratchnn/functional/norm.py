@@ -73,7 +73,8 @@ def _batchnorm_forward_rows(x, rows, gamma, beta, eps, axes):
     def part(s: slice) -> None:
         np.mean(rows[s], axis=1, out=mean[s])
         np.subtract(rows[s], mean[s, None], out=xhat[s])
-        var[s] = np.mean(xhat[s] * xhat[s], axis=1)
+        np.multiply(xhat[s], xhat[s], out=out[s])             # out as scratch space
+        np.mean(out[s], axis=1, out=var[s])
         inv_std[s] = 1.0 / np.sqrt(var[s] + eps)
         xhat[s] *= inv_std[s, None]
         np.multiply(xhat[s], gamma[s, None], out=out[s])
