@@ -151,10 +151,12 @@ def test_missing_data_says_how_to_get_it(data_home, capsys, tmp_path):
     assert not (tmp_path / "r").exists()
 
 
-def test_shape_mismatch_names_the_layer_and_both_shapes(data_home, rng, digits_run, capsys):
+def test_evaluating_on_data_of_another_size_names_both_sizes(data_home, rng, digits_run,
+                                                             capsys):
     fake_fashion_mnist(data_home, rng, n_train=20, n_test=10)
     status, _, err = run_cli(capsys, "evaluate", digits_run, "--dataset", "fashion-mnist")
-    assert_usage_error(status, err, "Linear", "784", "64")
+    assert_usage_error(status, err, "this model was trained on 1x8x8 inputs (digits)",
+                       "fashion-mnist's are 1x28x28")
 
 
 def test_unknown_config_key_suggests_the_nearest(tmp_path, capsys):

@@ -5,24 +5,14 @@
                            snn.layers.Linear(100, 10))
     loss_fn = snn.losses.SoftmaxCrossEntropy()
 
-`import scratchnn` loads the core (layers, losses, optimizers, models, data, train, gradcheck);
-the tools (doctor, experiments, compat, sweep, onnx, serve) load on first use: `snn.doctor(...)`
-and `import scratchnn.doctor` both work.
+`import scratchnn` loads nothing heavy: the core (layers, losses, optim, models, data, train,
+gradcheck) and the tools (doctor, experiments, compat, sweep, onnx, serve) load on first use:
+`snn.layers.Linear`, `snn.doctor(...)` and `import scratchnn.doctor` all work.
 """
 
 import importlib
 
-from scratchnn import (
-    data,
-    functional,
-    gradcheck,
-    init,
-    layers,
-    losses,
-    models,
-    optim,
-    train,
-)
+from scratchnn import _startup  # noqa: F401  (first: Ctrl-C while the command starts)
 from scratchnn.errors import (
     ConfigError,
     DataError,
@@ -30,17 +20,24 @@ from scratchnn.errors import (
     ScratchnnError,
     ShapeError,
 )
-from scratchnn.layer import Layer, Sequential
-from scratchnn.parameter import Parameter
-from scratchnn.train import History, Trainer
 
 __version__ = "0.1.0"
 
-# Tools imported on first attribute access (PEP 562): they pull in matplotlib, http and more.
+# The core and the tools are imported on first attribute access (PEP 562): `import scratchnn`
+# itself loads nothing heavy, so `scratchnn --help` answers at once.
+CORE = ("data", "functional", "gradcheck", "init", "layers", "losses", "models", "optim", "train")
 TOOLS = ("compat", "doctor", "experiments", "onnx", "serve", "sweep")
+NAMES = {"Layer": "layer", "Sequential": "layer", "Parameter": "parameter", "History": "train",
+         "Trainer": "train"}
 
 
 def __getattr__(name: str):
+    if name in NAMES:
+        value = getattr(importlib.import_module(f"scratchnn.{NAMES[name]}"), name)
+        globals()[name] = value
+        return value
+    if name in CORE:
+        return importlib.import_module(f"scratchnn.{name}")
     if name in TOOLS:
         try:
             return importlib.import_module(f"scratchnn.{name}")   # also sets it here
@@ -51,7 +48,7 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(TOOLS))
+    return sorted(set(globals()) | set(CORE) | set(NAMES) | set(TOOLS))
 
 
 __all__ = [

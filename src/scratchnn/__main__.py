@@ -2,6 +2,10 @@
 
 import sys
 
-from scratchnn.cli import main
+try:
+    from scratchnn.cli import main
+except KeyboardInterrupt:          # Ctrl-C while Python imports the command line
+    print("scratchnn: interrupted", file=sys.stderr)
+    sys.exit(130)
 
 sys.exit(main())

@@ -1,44 +1,100 @@
-"""The command line: scratchnn train | evaluate | gradcheck | datasets | doctor.
-(experiment: experiments/cli.py; report, compare, predict: cli_runs.py.)
+"""The command line: `scratchnn COMMAND ...`, one sub-command per tool.
 
-Exit codes: 0 success, 2 bad usage or bad input (one line on stderr), 1 anything else.
+Exit codes: 0 success; 2 bad usage or bad input (one line on stderr); 3 the doctor found
+problems; 130 interrupted (Ctrl-C); 1 a bug in scratchnn (one line; SCRATCHNN_DEBUG=1 shows
+the traceback). A closed pipe (`scratchnn predict ... | head -1`) ends quietly with 0.
+
+This module imports only the standard library at load time: `scratchnn --help` names the
+commands without loading NumPy; each command's module and options load when it is used.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
-import shlex
+import importlib
+import os
+import re
+import signal
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
-import numpy as np
+# name: (module, its add_<name>_command registrar, the one-line summary for `scratchnn --help`)
+COMMANDS = {
+    "train": ("scratchnn.cli_train", "add_train_command",
+              "train a model; writes a run directory with its report"),
+    "evaluate": ("scratchnn.cli_train", "add_evaluate_command",
+                 "a run's accuracy and loss on a test set"),
+    "predict": ("scratchnn.cli_runs", "add_run_commands",
+                "a run's top classes for image (PNG/JPEG) or .npy files"),
+    "report": ("scratchnn.cli_runs", "add_run_commands", "(re)build a run's report.html"),
+    "compare": ("scratchnn.cli_runs", "add_run_commands",
+                "runs side by side: a table of settings and results, overlaid curves"),
+    "doctor": ("scratchnn.doctor.cli", "add_doctor_command",
+               "why is my network not learning? a diagnosis of a run or a fresh model"),
+    "experiment": ("scratchnn.experiments.cli", "add_experiment_command",
+                   "run a classic experiment (optimizers, init, ...): plots and a CSV"),
+    "datasets": ("scratchnn.cli_train", "add_datasets_command",
+                 "the known datasets: where they are found, their size, how to get them"),
+    "gradcheck": ("scratchnn.cli_train", "add_gradcheck_command",
+                  "numerical vs backprop gradients of a preset, layer by layer"),
+    "sweep": ("scratchnn.sweep.cli", "add_sweep_command",
+              "hyperparameter search (Optuna), trials on local or Dask workers"),
+    "export": ("scratchnn.onnx.cli", "add_export_command", "write a run's model as an ONNX file"),
+    "serve": ("scratchnn.serve.cli", "add_serve_command",
+              "a local web page to try a run's model on your own images"),
+}
 
-from scratchnn import data as datasets
-from scratchnn import gradcheck, models
-from scratchnn.cli_runs import add_run_commands
-from scratchnn.doctor.cli import add_doctor_command
-from scratchnn.errors import ConfigError, ScratchnnError
-from scratchnn.experiments.cli import add_experiment_command
-from scratchnn.losses import SoftmaxCrossEntropy
-from scratchnn.onnx.cli import add_export_command
-from scratchnn.serve.cli import add_serve_command
-from scratchnn.sweep.cli import add_sweep_command
-from scratchnn.train import config as settings
-from scratchnn.train.config import TrainConfig, read_toml
-from scratchnn.train.evaluate import evaluate
-from scratchnn.train.interrupt import TrainingInterrupted
+# Two or three examples per command, shown at the end of its --help.
+EXAMPLES = {
+    "train": ["scratchnn train --dataset digits --epochs 5 --out runs/digits",
+              "scratchnn train --model cnn --lr 3e-3 --augment --out runs/cnn",
+              "scratchnn train --print-config > my.toml; scratchnn train --config my.toml",
+              "scratchnn train --resume runs/cnn          # after Ctrl-C"],
+    "evaluate": ["scratchnn evaluate runs/digits",
+                 "scratchnn evaluate runs/digits/model.npz --json"],
+    "predict": ["scratchnn predict runs/f2 shoe.png",
+                "scratchnn predict runs/f2 photo.jpg --invert --top-k 5",
+                "scratchnn predict runs/digits batch.npy --json"],
+    "report": ["scratchnn report runs/digits             # writes runs/digits/report.html",
+               "scratchnn report runs/f2 --dataset mnist"],
+    "compare": ["scratchnn compare runs/a runs/b",
+                "scratchnn compare runs/* --out comparison"],
+    "doctor": ["scratchnn doctor runs/digits",
+               "scratchnn doctor --model mlp --dataset digits --lr 1",
+               "scratchnn doctor runs/f2 --json"],
+    "experiment": ["scratchnn experiment optimizers", "scratchnn experiment gradients --help"],
+    "datasets": ["scratchnn datasets", "scratchnn datasets --json"],
+    "gradcheck": ["scratchnn gradcheck", "scratchnn gradcheck --model cnn --batch 2"],
+    "sweep": ["scratchnn sweep examples/sweep.toml --trials 8",
+              "scratchnn sweep --resume sweeps/sweep-20260101-120000"],
+    "export": ["scratchnn export runs/digits", "scratchnn export runs/f2 --out f2.onnx"],
+    "serve": ["scratchnn serve runs/f2", "scratchnn serve runs/digits --port 8080"],
+}
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Wraps text as argparse does, but keeps paragraphs whose lines are indented (examples)."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        paragraphs = []
+        for paragraph in text.split("\n\n"):
+            if all(line.startswith("  ") for line in paragraph.splitlines()[1:]) and (
+                    "\n  " in paragraph):
+                paragraphs.append(paragraph)
+            else:
+                paragraphs.append(super()._fill_text(paragraph, width, indent))
+        return "\n\n".join(paragraphs)
 
 
 class Parser(argparse.ArgumentParser):
     """An ArgumentParser that a sub-command may ask to fill in only when it is used:
     commands.add_parser(name, help=..., fill=function) calls function(parser) before parsing
-    that command's arguments, so `scratchnn --help` does not import what the command needs."""
+    that command's arguments, so `scratchnn --help` does not import what the command needs.
+    Its errors are one useful line and where to read more."""
 
     def __init__(self, *args, fill: Callable[[argparse.ArgumentParser], None] | None = None,
                  **kwargs) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)
         self._fill = fill
 
@@ -46,183 +102,151 @@ class Parser(argparse.ArgumentParser):
         if self._fill is not None:
             fill, self._fill = self._fill, None
             fill(self)
+            _polish(self)
         return super().parse_known_args(args, namespace)
+
+    def error(self, message: str):
+        choice = re.match(r"argument (\S+): invalid choice: '(.*)' \(choose from (.*)\)$",
+                          message)
+        if choice:
+            from scratchnn.errors import ConfigError
+            from scratchnn.names import choose
+
+            valid = [name.strip("' ") for name in choice[3].split(",")]
+            kind = "command" if choice[1] in ("COMMAND", "NAME") else choice[1]
+            try:
+                choose(kind, choice[2], valid)
+            except ConfigError as error:
+                message = str(error)
+        self.exit(2, f"{self.prog}: error: {message}\nsee {self.prog} --help\n")
+
+
+class _Registrar:
+    """Stands for the sub-parsers when a tool's add_<name>_command runs: it gets back the
+    parser already made for `name` (any other command it adds goes to a throwaway parser)."""
+
+    def __init__(self, name: str, parser: Parser) -> None:
+        self.name, self.parser = name, parser
+
+    def add_parser(self, name: str, *, help: str | None = None,
+                   fill: Callable[[argparse.ArgumentParser], None] | None = None,
+                   **kwargs) -> argparse.ArgumentParser:
+        if name != self.name:
+            return Parser(prog=f"scratchnn {name}", add_help=False)
+        for key, value in kwargs.items():        # description, epilog, formatter_class
+            setattr(self.parser, key, value)
+        if not isinstance(self.parser.formatter_class, type) or not issubclass(
+                self.parser.formatter_class, HelpFormatter):
+            self.parser.formatter_class = HelpFormatter
+        if fill is not None:
+            fill(self.parser)
+        return self.parser
+
+
+def _filler(name: str) -> Callable[[argparse.ArgumentParser], None]:
+    module, registrar, _ = COMMANDS[name]
+
+    def fill(parser: argparse.ArgumentParser) -> None:
+        getattr(importlib.import_module(module), registrar)(_Registrar(name, parser))
+    return fill
+
+
+def _polish(parser: argparse.ArgumentParser) -> None:
+    """Every option's help shows its default; the command's examples close its help."""
+    for action in parser._actions:
+        default = action.default
+        if (action.help and action.help is not argparse.SUPPRESS and "default" not in action.help
+                and default not in (None, False, argparse.SUPPRESS) and action.option_strings):
+            shown = ",".join(map(str, default)) if isinstance(default, list | tuple) else default
+            action.help += f" (default: {shown})".replace("%", "%%")
+    name = parser.prog.split()[-1]
+    if name in EXAMPLES and "examples:" not in (parser.epilog or ""):
+        examples = "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[name])
+        parser.epilog = f"{parser.epilog}\n\n{examples}" if parser.epilog else examples
+
+
+def _version() -> str:
+    from scratchnn import __version__
+    return f"scratchnn {__version__}"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="scratchnn", description=__doc__.splitlines()[0])
+    parser = Parser(prog="scratchnn",
+                    description="scratchnn: deep learning from scratch on NumPy, with every "
+                    "gradient verified.",
+                    epilog="exit codes: 0 success, 2 bad usage or input, 3 the doctor found "
+                    "problems, 130 interrupted.\n\nexamples:\n"
+                    "  scratchnn train --dataset digits --epochs 5 --out runs/digits\n"
+                    "  scratchnn report runs/digits\n  scratchnn train --help")
+    parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                      parser_class=Parser)
-
-    train = commands.add_parser(
-        "train", help="train a model and write a run directory",
-        description="Train a model and write a run directory. Each setting comes from the "
-        "first place that gives it: a flag, the --config file, the model preset, the default.")
-    train.add_argument("--config", type=Path, metavar="FILE.toml",
-                       help="TOML file of settings, keys as the flags with _ for - (flags "
-                       "override it; see --print-config)")
-    settings.add_arguments(train)
-    train.add_argument("--print-config", action="store_true",
-                       help="print the settings as a complete, commented TOML file and exit")
-    train.add_argument("--no-progress", action="store_true", help="no progress bar")
-    train.add_argument("--resume", type=Path, metavar="DIR",
-                       help="continue the run in DIR from its last checkpoint, with its settings")
-    train.set_defaults(func=_train)
-
-    ev = commands.add_parser("evaluate", help="evaluate a run's model on a dataset's test split")
-    ev.add_argument("run", type=Path, help="run directory (or a model.npz)")
-    ev.add_argument("--dataset", help="default: the dataset the model was trained on")
-    ev.add_argument("--json", action="store_true", help="print one JSON object")
-    ev.set_defaults(func=_evaluate)
-
-    gc = commands.add_parser("gradcheck", help="numerical vs backprop gradients, layer by layer")
-    gc.add_argument("--model", default="mlp", metavar="NAME",
-                    help=f"preset to check: {', '.join(models.PRESETS)} (default: mlp)")
-    gc.add_argument("--batch", type=int, default=4, metavar="N",
-                    help="batch size of the random input (default: 4)")
-    gc.add_argument("--max-checks", type=int, default=20, metavar="N",
-                    help="coordinates sampled per array (default: 20)")
-    gc.add_argument("--seed", type=int, default=0, metavar="N",
-                    help="seeds the model, the input and the sample (default: 0)")
-    gc.set_defaults(func=_gradcheck)
-
-    ds = commands.add_parser("datasets", help="known datasets: where found, size, how to get them")
-    ds.add_argument("--json", action="store_true", help="print one JSON object per dataset")
-    ds.set_defaults(func=_datasets)
-
-    add_doctor_command(commands)      # exit 3 when it finds problems (see doctor/cli.py)
-    add_experiment_command(commands)  # see experiments/cli.py
-    add_run_commands(commands)        # report, compare, predict: see cli_runs.py
-    add_export_command(commands)      # see onnx/cli.py
-    add_sweep_command(commands)       # see sweep/cli.py
-    add_serve_command(commands)       # see serve/cli.py
+    for name, (_, _, summary) in COMMANDS.items():
+        commands.add_parser(name, help=summary, description=summary[0].upper() + summary[1:]
+                            + ".", fill=_filler(name))
     return parser
 
 
-def _train(args: argparse.Namespace) -> int:
-    config = _resume_config(args) if args.resume is not None else _train_config(args)
-    if args.print_config:
-        print(config.to_toml(comments=True), end="")
-        return 0
-    from scratchnn.train.run import run_training  # imports matplotlib: only when training
+def _one_line_warnings() -> None:
+    """Library warnings as one line each ("scratchnn: warning: ..."); plotting noise silenced."""
+    import warnings
 
-    run = run_training(config, progress=not args.no_progress, resume=args.resume is not None)
-    for note in run.notes:
-        print(f"note: {note}")
-    best = run.history.best("val_acc")
-    print(f"run directory: {run.directory}")
-    if best is not None:
-        print(f"best validation accuracy: {best['val_acc']:.4f} (epoch {best['epoch']})")
-    print(f"test accuracy: {run.test['accuracy']:.4f}  test loss: {run.test['loss']:.4f}  "
-          f"time: {run.seconds:.1f}s")
-    return 0
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        from scratchnn.errors import one_line
+        print(f"scratchnn: warning: {one_line(message)}", file=file or sys.stderr)
+
+    warnings.showwarning = show
+    warnings.filterwarnings("ignore", module="matplotlib")
+    warnings.filterwarnings("ignore", category=UserWarning, message=".*[Aa]xis.*limits")
 
 
-def _train_config(args: argparse.Namespace) -> TrainConfig:
-    """A new run's settings, each from the first place that gives it: the flags, the --config
-    file, the model preset's own training settings (models.TRAIN_DEFAULTS: the cnn's 10
-    epochs), TrainConfig's defaults."""
-    flags = settings.from_arguments(args)
-    table = read_toml(args.config) if args.config else {}
-    model = flags["model"] or table.get("model")
-    preset = models.TRAIN_DEFAULTS.get(model, {}) if isinstance(model, str) else {}
-    return TrainConfig.from_table({**preset, **table}, where=args.config).replace(**flags)
-
-
-def _resume_config(args: argparse.Namespace) -> TrainConfig:
-    """The settings of the run to resume, with the flags that change nothing it computes
-    (settings.resumable); any other flag, or --config, is an error."""
-    from scratchnn.train.run import resume_config
-
-    flags = settings.from_arguments(args)
-    given = sorted(name for name, value in flags.items()
-                   if value is not None and not settings.resumable(name))
-    if given or args.config is not None:
-        flag = given[0].replace("_", "-") if given else "config"
-        raise ConfigError(f"--resume continues a run with the settings it was started with; "
-                          f"drop --{flag} (or start a new run)")
-    return resume_config(args.resume).replace(**{**flags, "out": str(args.resume)})
-
-
-def _evaluate(args: argparse.Namespace) -> int:
-    from scratchnn.train import Run
-
-    run = Run.open(args.run)
-    model, dataset = run.load_model(), run.load_dataset(args.dataset)
-    result = evaluate(model, SoftmaxCrossEntropy(), dataset.x_test, dataset.y_test, run.prepare)
-    name = args.dataset or run.dataset_name
-    result = {"dataset": name, "split": "test", **result}
-    if args.json:
-        print(json.dumps(result))
-    else:
-        print(f"{name} test: accuracy {result['accuracy']:.4f}  loss {result['loss']:.4f}  "
-              f"({result['samples']} samples)")
-    return 0
-
-
-def _datasets(args: argparse.Namespace) -> int:
-    infos = datasets.known_datasets()
-    if args.json:
-        for info in infos:
-            print(json.dumps(dataclasses.asdict(info)))
-        return 0
-    print(f"{'dataset':<14} {'status':<8} {'size':<40} location, or how to get it")
-    for info in infos:
-        if info.location is None:
-            status, size = "missing", "-"
-            where = "get it: " + "  or  ".join(info.commands)
-        elif info.problem is not None:
-            status, size, where = "broken", "-", info.problem
-        else:
-            shape = "x".join(map(str, info.input_shape))
-            status, where = "found", info.location
-            size = f"{info.train_samples} train + {info.test_samples} test of {shape}"
-        print(f"{info.name:<14} {status:<8} {size:<40} {where}")
-    print("also: a path to an .npz (x, y or x_train, y_train, x_test, y_test), a .csv with a "
-          "label column, or a folder of class sub-folders of PNG/JPEG images")
-    return 0
-
-
-GRADCHECK_SHAPE = (1, 28, 28)     # one Fashion-MNIST image
-
-
-def _gradcheck(args: argparse.Namespace) -> int:
-    rng = np.random.default_rng(args.seed)
-    model = models.build(args.model, GRADCHECK_SHAPE, 10, rng=rng)
-    x = rng.standard_normal((args.batch, *GRADCHECK_SHAPE))
-    y = rng.integers(0, 10, args.batch)
-    failed = False
-    print(f"{args.model}: every layer at its own input, then the whole model with "
-          "SoftmaxCrossEntropy")
-    for name, layer, report in gradcheck.check_layers(model, x, max_checks=args.max_checks,
-                                                      rng=rng):
-        print(f"\nlayer {name}: {layer!r}\n{report.table()}")
-        failed |= not report.ok
-    report = gradcheck.check_model(model, SoftmaxCrossEntropy(), x, y,
-                                   max_checks=args.max_checks, rng=rng)
-    print(f"\nwhole model\n{report.table()}")
-    failed |= not report.ok
-    print("\nall gradients agree" if not failed else "\nGRADIENT CHECK FAILED")
-    return 1 if failed else 0
+def _quiet_stdout() -> None:
+    """After a closed pipe: send what is left to /dev/null so the exit flush cannot fail."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns its exit code. Ctrl-C at any moment (imports included) is
+    caught here: exit 130 without a traceback."""
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return _run(argv)
+    except KeyboardInterrupt as interrupt:
+        message = str(interrupt) or "interrupted"
+        checkpoint = getattr(interrupt, "checkpoint", None)
+        if checkpoint is not None:
+            import shlex
+            message += ("; resume with: scratchnn train --resume "
+                        f"{shlex.quote(str(checkpoint.parent))}")
+        print(f"scratchnn: {message}", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 0
+
+
+def _run(argv: list[str] | None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv)
+    args.argv = argv                     # the command as given (the report shows it)
+    _one_line_warnings()
+    from scratchnn.errors import ScratchnnError, one_line
+
     try:
         return args.func(args)
     except ScratchnnError as error:
-        print(f"scratchnn: error: {error}", file=sys.stderr)
+        print(f"scratchnn: error: {one_line(error, 400)}", file=sys.stderr)
         return 2
-    except TrainingInterrupted as interrupt:
-        resume = ""
-        if interrupt.checkpoint is not None:
-            run = shlex.quote(str(interrupt.checkpoint.parent))
-            resume = f"; resume with: scratchnn train --resume {run}"
-        print(f"scratchnn: {interrupt}{resume}", file=sys.stderr)
-        return 130
-    except KeyboardInterrupt:
-        print("scratchnn: interrupted", file=sys.stderr)
-        return 130
+    except (KeyboardInterrupt, BrokenPipeError):
+        raise
+    except Exception as error:
+        if os.environ.get("SCRATCHNN_DEBUG"):
+            raise
+        print(f"scratchnn: internal error ({type(error).__name__}): {one_line(error)} -- "
+              "a bug in scratchnn; SCRATCHNN_DEBUG=1 shows where", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -9,27 +9,40 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 
 def add_run_commands(commands) -> None:
     """Add the report, compare and predict sub-commands to the CLI's subparsers."""
-    rep = commands.add_parser("report", help="(re)build a run directory's report.html")
+    rep = commands.add_parser(
+        "report", help="(re)build a run directory's report.html",
+        description="(Re)build DIR/report.html: settings, curves, test accuracy, per-class "
+        "precision and recall, confusion matrix, mistakes, first-layer weights.")
     rep.add_argument("run", type=Path, help="run directory")
     rep.add_argument("--dataset", help="test set to report on (default: the run's dataset)")
     rep.set_defaults(func=_report)
 
-    cmp = commands.add_parser("compare", help="runs side by side: table and overlaid curves")
+    cmp = commands.add_parser(
+        "compare", help="runs side by side: table and overlaid curves",
+        description="Runs side by side: a table of the settings that differ and the results "
+        "(time: the seconds of training, the sum of the epochs), curves overlaid in "
+        "compare.png, the table in compare.csv.")
     cmp.add_argument("runs", type=Path, nargs="+", metavar="DIR", help="run directories")
     cmp.add_argument("--out", type=Path, default=Path("."),
                      help="where compare.png and compare.csv go (default: the current "
                           "directory)")
     cmp.set_defaults(func=_compare)
 
-    pre = commands.add_parser("predict", help="top-k classes for image (PNG/JPEG) or .npy files")
+    pre = commands.add_parser(
+        "predict", help="top-k classes for image (PNG/JPEG) or .npy files",
+        description="The run's top classes for each input. An image is converted to the "
+        "model's channels and resized to its size (and says so); a .npy array must already "
+        "have the model's sample shape and pixel scale.")
     pre.add_argument("run", type=Path, help="run directory (or its model.npz)")
-    pre.add_argument("files", type=Path, nargs="+", metavar="FILE")
-    pre.add_argument("--top-k", type=int, default=3, help="classes shown per input (default 3)")
+    pre.add_argument("files", type=Path, nargs="+", metavar="FILE",
+                     help="an image (PNG, JPEG, ...) or a .npy array of one sample or a batch")
+    pre.add_argument("--top-k", type=int, default=3, help="classes shown per input")
     pre.add_argument("--invert", action="store_true",
                      help="invert the pixels (dark objects on a light background, for models "
                           "trained on light-on-dark images such as Fashion-MNIST)")
@@ -39,9 +52,14 @@ def add_run_commands(commands) -> None:
 
 def _report(args: argparse.Namespace) -> int:
     from scratchnn.train import Run
+    from scratchnn.train.predict import require_input_shape
     from scratchnn.train.reporting import write_report
 
-    dataset = Run.open(args.run).load_dataset(args.dataset) if args.dataset else None
+    dataset = None
+    if args.dataset:
+        run = Run.open(args.run)
+        dataset = run.load_dataset(args.dataset)
+        require_input_shape(run, dataset.x_test.shape[1:], args.dataset)
     print(f"wrote {write_report(args.run, dataset=dataset)}")
     return 0
 
@@ -62,7 +80,8 @@ def _compare(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace) -> int:
     from scratchnn.train.predict import predict_files
 
-    predictions = predict_files(args.run, args.files, top_k=args.top_k, invert=args.invert)
+    predictions = predict_files(args.run, args.files, top_k=args.top_k, invert=args.invert,
+                                note=lambda text: print(f"scratchnn: {text}", file=sys.stderr))
     for prediction in predictions:
         if args.json:
             print(json.dumps({"input": prediction.source,

@@ -17,7 +17,6 @@ folder, or as those folders' files directly.
 
 from __future__ import annotations
 
-import difflib
 import importlib.util
 import os
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from scratchnn.data.idx import read_idx, read_idx_shape
 from scratchnn.data.images import is_image_folder, load_image_folder
 from scratchnn.data.npz import load_npz
 from scratchnn.errors import DataError
+from scratchnn.names import choose
 
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                          "Sneaker", "Bag", "Ankle boot")
@@ -165,10 +165,8 @@ def _read(name: str | os.PathLike, root: str | os.PathLike | None, options: dict
         return load_path(path, **options)
     if isinstance(name, str) and "/" not in name and os.sep not in name \
             and path.suffix.lower() not in (".npz", ".csv"):
-        close = difflib.get_close_matches(key, KNOWN, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise DataError(f"unknown dataset '{name}'{hint}; known: {', '.join(sorted(KNOWN))} "
-                        "(or give a path: .npz, .csv or a directory)")
+        choose("dataset", name, sorted(KNOWN), listing=f"valid: {', '.join(sorted(KNOWN))} "
+               "(or a path: an .npz, a .csv or a folder)")
     raise DataError(f"{path}: no such file or directory")
 
 
@@ -294,6 +292,17 @@ def _read_found(name: str, location: Path) -> Dataset:
     if name == "cifar10":
         return cifar.load_cifar10(location, name)
     return load_idx_dir(location, name, KNOWN[name].classes)
+
+
+def describe_source(name: str | os.PathLike) -> str:
+    """Where load(name) reads from, in words: a directory or file, or scikit-learn's digits."""
+    key = name.strip().lower().replace("_", "-") if isinstance(name, str) else None
+    if key == "digits":
+        return "scikit-learn's bundled digits (sklearn.datasets.load_digits)"
+    if key in KNOWN:
+        location = find(key)
+        return str(location) if location is not None else "not found on this machine"
+    return str(Path(name).expanduser().resolve())
 
 
 def known_datasets(root: str | os.PathLike | None = None) -> list[DatasetInfo]:

@@ -57,8 +57,9 @@ class EarlyStopping(Callback):
 
 
 class ProgressBar(Callback):
-    """A tqdm bar per epoch showing the running loss, accuracy and images per second, then one
-    summary line per epoch."""
+    """A tqdm bar per epoch showing the running loss, accuracy and images per second; it
+    disappears when the epoch ends (EpochLog writes the epoch's line). Meant for a terminal:
+    in a log file its redraws would be noise."""
 
     def __init__(self, file=None) -> None:
         self.file = file or sys.stderr
@@ -90,12 +91,54 @@ class ProgressBar(Callback):
 
     def on_epoch_end(self, trainer, metrics: dict[str, float]) -> None:
         self.bar.close()
+
+
+class EpochLog(Callback):
+    """One line per epoch: its number, the losses and accuracies, the learning rate at its end
+    and how long it took (training and validation)."""
+
+    def __init__(self, file=None) -> None:
+        self.file = file or sys.stderr
+
+    def on_epoch_end(self, trainer, metrics: dict[str, float]) -> None:
         parts = [f"epoch {metrics['epoch']:>3}"]
         for key in ("train_loss", "train_acc", "val_loss", "val_acc"):
             if key in metrics:
                 parts.append(f"{key} {metrics[key]:.4f}")
-        parts.append(f"lr {metrics['lr']:.2e}  {metrics['seconds']:.1f}s")
+        parts.append(f"lr {metrics['lr']:.2e}  took {metrics['seconds']:.1f}s")
         print("  ".join(parts), file=self.file, flush=True)
+
+
+class LossExplosion(Callback):
+    """Stop with DivergenceError when the training loss, though finite, grows past `factor`
+    times its first value (the Trainer's own guard sees only NaN and Inf): such a run has
+    diverged and would only waste its remaining epochs."""
+
+    def __init__(self, factor: float = 1000.0) -> None:
+        self.factor, self.first = factor, None
+
+    def on_batch_end(self, trainer, loss: float, correct: int, size: int) -> None:
+        if size == 0 or not math.isfinite(loss):      # a skipped batch
+            return
+        if self.first is None:
+            self.first = max(loss, 1e-3)
+        elif loss > self.factor * self.first:
+            from scratchnn.errors import DivergenceError
+
+            kept = ""
+            if getattr(trainer, "last_checkpoint", None) is not None:
+                kept = (f"; the last good checkpoint (step {trainer.last_checkpoint[0]}) is in "
+                        f"{trainer.last_checkpoint[1].parent}")
+            raise DivergenceError(
+                f"training diverged at step {trainer.step} (epoch {trainer.epoch + 1}, batch "
+                f"{trainer.batch_index}): the loss reached {loss:.4g}, over {self.factor:g}x "
+                f"its first value {self.first:.4g}; lower the learning rate{kept}")
+
+    def state_dict(self) -> dict:
+        return {"first": self.first}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.first = state.get("first")
 
 
 class CSVLogger(Callback):

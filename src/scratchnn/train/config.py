@@ -32,6 +32,17 @@ from scratchnn.names import choose
 from scratchnn.optim import OPTIMIZERS
 from scratchnn.optim.schedules import SCHEDULES
 
+MAX_EPOCHS = 10_000
+# Names other libraries and courses use for a setting: suggested in "did you mean".
+KEY_ALIASES = {"learning_rate": "lr", "learning-rate": "lr", "num_epochs": "epochs",
+               "n_epochs": "epochs", "max_epochs": "epochs", "batch": "batch_size",
+               "batchsize": "batch_size", "optim": "optimizer", "lr_schedule": "schedule",
+               "scheduler": "schedule", "validation_split": "val_fraction",
+               "val_split": "val_fraction", "hidden": "hidden_sizes",
+               "hidden_size": "hidden_sizes", "reg": "l2_reg", "weight_decay_lambda": "l2_reg",
+               "patience": "early_stopping", "warmup": "warmup_epochs", "output": "out",
+               "output_dir": "out", "random_seed": "seed", "data": "dataset"}
+
 
 def setting(default, help: str, *, unset: str = "", flag: bool = True,
             metavar: str | None = None, choices: Iterable[str] | None = None,
@@ -134,6 +145,13 @@ class TrainConfig:
         for name, low in (("epochs", 1), ("batch_size", 1)):
             if getattr(self, name) < low:
                 raise ConfigError(f"{name} must be a positive integer, got {getattr(self, name)}")
+        if self.epochs > MAX_EPOCHS:
+            raise ConfigError(f"epochs {self.epochs} would never finish: at most {MAX_EPOCHS} "
+                              "(use early_stopping to stop when validation stops improving)")
+        for name in ("n_train", "n_val", "n_test"):
+            if getattr(self, name) == 0:
+                raise ConfigError(f"{name} must be a positive integer, got 0 (leave it unset "
+                                  f"for {_default(TrainConfig.__dataclass_fields__[name])})")
         if not 0 < self.lr < math.inf:
             raise ConfigError(f"lr must be a positive number, got {self.lr}")
         for name in ("seed", "checkpoint_every", "early_stopping", "crop_padding", "n_train",
@@ -221,7 +239,7 @@ def _checked(f: dataclasses.Field, value):
         names = " or ".join("a list of integers" if k is tuple else k.__name__ for k in kinds)
         raise ConfigError(f"config key {f.name!r} must be {names}, got {value!r}")
     if f.metadata["choices"] is not None:
-        choose(f.name.replace("_", " "), value, f.metadata["choices"])
+        value = choose(f.name.replace("_", " "), value, f.metadata["choices"])
     return value
 
 
@@ -257,7 +275,7 @@ def unknown_keys(table: dict, where: str = "") -> None:
     """Raise for a key that is not a TrainConfig field, suggesting the nearest valid one."""
     valid = [f.name for f in fields(TrainConfig)]
     for key in table:
-        choose("config key", key, valid, where=where,
+        choose("config key", key, valid, where=where, aliases=KEY_ALIASES, exact=True,
                listing="every key: scratchnn train --print-config")
 
 
@@ -310,11 +328,14 @@ def _default(f: dataclasses.Field) -> str:
     return f"{default:g}" if isinstance(default, float) else str(default)
 
 
-def _parser_of(kinds: tuple[type, ...], example: str | None) -> Callable[[str], object]:
+def _parser_of(kinds: tuple[type, ...], metavar: str | None) -> Callable[[str], object]:
     if kinds == (tuple,):
+        example = {"H,W": "28,28", "N,N": "512,256"}.get(metavar, metavar)
+
         def integers(text: str) -> tuple[int, ...]:
-            try:
-                return tuple(int(part) for part in text.replace(",", " ").split())
+            try:       # 512,256 or 512 256; an image size also as 28x28
+                separators = text.replace(",", " ").replace("x", " ").replace("X", " ")
+                return tuple(int(part) for part in separators.split())
             except ValueError:
                 raise argparse.ArgumentTypeError(
                     f"expected integers like {example}, got {text!r}") from None

@@ -7,11 +7,15 @@
 
 from __future__ import annotations
 
+import shlex
+import time
 from pathlib import Path
 
 import numpy as np
 
 from scratchnn.data.dataset import Dataset
+from scratchnn.data.registry import describe_source
+from scratchnn.errors import ScratchnnError
 from scratchnn.functional.losses import softmax
 from scratchnn.losses import SoftmaxCrossEntropy
 from scratchnn.parameter import Parameter
@@ -41,15 +45,50 @@ def write_report(directory: str | Path, *, dataset: Dataset | None = None) -> Pa
     weights, caption = _weights(model, tuple(run.meta.get("input_shape") or dataset.input_shape))
     curves = {title: (run.directory / name).read_bytes() for title, name in CURVE_FILES.items()
               if (run.directory / name).is_file()}
+    data_name = (dataset.name if dataset is not None else None) or run.dataset_name
     content = ReportContent(
         title=run.directory.resolve().name, config=run.config or {"dataset": run.dataset_name},
         model_text=repr(model), num_parameters=model.num_parameters(), epochs=run.epochs,
         test={"accuracy": accuracy, "loss": loss, "samples": len(dataset.y_test)},
         classes=list(dataset.classes), y_true=dataset.y_test, probabilities=probabilities,
-        x_test=dataset.x_test, weights=weights, weights_caption=caption, curves=curves)
+        x_test=dataset.x_test, weights=weights, weights_caption=caption, curves=curves,
+        about=_about(run, data_name), learning_rate=_learning_rate(run))
     path = run.directory / "report.html"
     atomic_write_text(path, render_report(content))
     return path
+
+
+def _about(run: Run, dataset: str | None) -> dict[str, str]:
+    """Date, version, command, data source and the doctor's command, as far as the run says."""
+    from scratchnn import __version__
+
+    meta = run.meta
+    about = {"trained": meta.get("finished", "unknown (an older run)"),
+             "report written": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+             "scratchnn": (f"{meta['scratchnn_version']} (the report: {__version__})"
+                           if meta.get("scratchnn_version") else __version__),
+             "command": meta.get("command") or "unknown (not trained by the scratchnn command)",
+             "data": f"{dataset}: {meta.get('dataset_source') or describe_source(dataset)}"
+                     if dataset else "unknown",
+             "diagnose it": f"scratchnn doctor {shlex.quote(str(run.directory))}"}
+    return about
+
+
+def _learning_rate(run: Run) -> tuple[list[float], list[float]] | None:
+    """The schedule's learning rate over the run's epochs (from its settings), else the
+    rates metrics.csv recorded at the end of each epoch; None when neither is known."""
+    from scratchnn.optim import make_schedule
+
+    config = run.config
+    try:
+        epochs = int(config["epochs"])
+        schedule = make_schedule(str(config.get("schedule", "cosine")), float(config["lr"]),
+                                 epochs, warmup_epochs=float(config.get("warmup_epochs", 0.0)))
+    except (KeyError, TypeError, ValueError, ScratchnnError):
+        rows = [row for row in run.epochs if "lr" in row]
+        return ([row["epoch"] for row in rows], [row["lr"] for row in rows]) if rows else None
+    points = [epochs * i / 200 for i in range(201)]
+    return points, [schedule(e) for e in points]
 
 
 def _weights(model, input_shape: tuple[int, ...], shown: int = 64) -> tuple[bytes | None, str]:

@@ -9,20 +9,31 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import shlex
+import shutil
 import time
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from scratchnn import __version__, models, optim
 from scratchnn import data as datasets
-from scratchnn import models, optim
-from scratchnn.data.registry import pixel_max
+from scratchnn.data.registry import describe_source, pixel_max
 from scratchnn.data.transforms import Augment, fit_preprocess
-from scratchnn.errors import DataError
+from scratchnn.errors import ConfigError, DataError, ScratchnnError
 from scratchnn.losses import SoftmaxCrossEntropy
 from scratchnn.train import checkpoint as checkpoints
-from scratchnn.train.callbacks import Callback, CSVLogger, EarlyStopping, ProgressBar
+from scratchnn.train.callbacks import (
+    Callback,
+    CSVLogger,
+    EarlyStopping,
+    EpochLog,
+    LossExplosion,
+    ProgressBar,
+)
 from scratchnn.train.config import TrainConfig
 from scratchnn.train.history import History
 from scratchnn.train.modelfile import save_model
@@ -61,10 +72,64 @@ def augmentation(config: TrainConfig, name: str, input_shape: tuple[int, ...]
                                flip=config.flip)
 
 
+RUN_ENTRIES = ("config.toml", "metrics.csv", "model.npz", "report.html", "plots",
+               checkpoints.SUBDIR)        # what a run directory holds (what --overwrite removes)
+
+
 def run_directory(config: TrainConfig) -> Path:
+    """config.out, else a new runs/<model>-<date>-<time> (with -2, -3, ... if that is taken)."""
     if config.out:
         return Path(config.out)
-    return Path("runs") / f"{config.model}-{time.strftime('%Y%m%d-%H%M%S')}"
+    base = Path("runs") / f"{config.model}-{time.strftime('%Y%m%d-%H%M%S')}"
+    directory, count = base, 1
+    while directory.exists():
+        count += 1
+        directory = base.with_name(f"{base.name}-{count}")
+    return directory
+
+
+def check_new_run_directory(directory: Path, overwrite: bool = False) -> None:
+    """Refuse (ConfigError) to start a run in `directory` when it would destroy something: an
+    existing run (unless overwrite: --overwrite), or any other file."""
+    if not directory.exists():
+        return
+    if not directory.is_dir():
+        raise ConfigError(f"--out {directory}: a file, not a directory; choose another --out")
+    present = sorted(p.name for p in directory.iterdir())
+    others = [name for name in present if name not in RUN_ENTRIES]
+    if others:
+        shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+        raise ConfigError(f"--out {directory} already holds files that are not a run's "
+                          f"({shown}); choose another --out")
+    if present and not overwrite:
+        raise ConfigError(f"--out {directory} already holds {describe_run(directory)}; "
+                          f"continue it with --resume {shlex.quote(str(directory))}, replace "
+                          "it with --overwrite, or choose another --out")
+
+
+def describe_run(directory: Path) -> str:
+    """What a run directory holds, in words: "a finished run (digits, mlp, 5 epochs, test
+    accuracy 0.9500)" or "an unfinished run (digits, mlp, 2 epochs done, with a checkpoint)"."""
+    try:
+        run = Run.open(directory)
+    except ScratchnnError:
+        return f"the remains of a run ({', '.join(sorted(p.name for p in directory.iterdir()))})"
+    what = [str(v) for v in (run.dataset_name, run.config.get("model")) if v]
+    what.append(f"{len(run.epochs)} epoch{'s' if len(run.epochs) != 1 else ''}")
+    if run.test:
+        return f"a finished run ({', '.join(what)}, test accuracy {run.test['accuracy']:.4f})"
+    saved = ("with a checkpoint" if checkpoints.find_checkpoints(run.checkpoint_dir)
+             else "without a checkpoint")
+    return f"an unfinished run ({', '.join(what)} done, {saved})"
+
+
+def _remove_run_files(directory: Path) -> None:
+    for name in RUN_ENTRIES:
+        path = directory / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
 
 
 def resume_config(directory: str | os.PathLike) -> TrainConfig:
@@ -73,6 +138,17 @@ def resume_config(directory: str | os.PathLike) -> TrainConfig:
     if Path(directory).is_file():
         raise DataError(f"{directory}: not a run directory (a file)")
     return Run.open(directory).train_config()
+
+
+def _check_sizes(config: TrainConfig, n_train: int, validation) -> None:
+    """An empty validation set is an error; a batch larger than the training set a warning."""
+    if validation is not None and len(validation[0]) == 0:
+        raise ConfigError(f"the validation set is empty: val_fraction {config.val_fraction:g} of "
+                          f"{n_train} training samples is 0 samples; raise val_fraction (or "
+                          "n_val), or set val_fraction 0 for no validation")
+    if config.batch_size > n_train:
+        warnings.warn(f"batch_size {config.batch_size} is larger than the {n_train} training "
+                      f"samples: each epoch is one step on all {n_train}", stacklevel=3)
 
 
 def make_trainer(config: TrainConfig, model, **kwargs) -> Trainer:
@@ -90,17 +166,28 @@ def make_trainer(config: TrainConfig, model, **kwargs) -> Trainer:
 
 
 def run_training(config: TrainConfig, *, progress: bool = True,
-                 callbacks: tuple[Callback, ...] = (), resume: bool = False) -> RunResult:
-    """Train as `config` says; write config.toml, metrics.csv, model.npz and plots/ to the run
-    directory, and checkpoints to its checkpoint/; return the directory, history and test
-    metrics. resume=True continues the run in config.out from its last checkpoint (from the
-    start when it has none yet); the settings must be the run's own (see resume_config)."""
+                 epoch_lines: bool | None = None, callbacks: tuple[Callback, ...] = (),
+                 resume: bool = False, overwrite: bool = False,
+                 announce: Callable[[str], None] | None = None,
+                 command: str | None = None) -> RunResult:
+    """Train as `config` says; write config.toml, metrics.csv, model.npz, plots/ and
+    report.html to the run directory, and checkpoints to its checkpoint/; return the
+    directory, history and test metrics. resume=True continues the run in config.out from its
+    last checkpoint (from the start when it has none yet); the settings must be the run's own
+    (see resume_config).
+
+    Nothing a user made is lost: an existing run in config.out is refused (ConfigError) unless
+    overwrite=True, and the directory is created only once the data, the model and the
+    optimizer have been built; a run that fails before its first checkpoint leaves nothing.
+    progress: a tqdm bar; epoch_lines (default: as progress): one line per epoch on stderr;
+    announce(text): told where the run goes when training starts; command: the command line
+    that started the run (the report shows it). A loss that grows past
+    1000x its first value stops training with DivergenceError (callbacks.LossExplosion)."""
     started = time.perf_counter()
-    dataset = datasets.load(config.dataset, **config.data_options())
     directory = run_directory(config)
-    directory.mkdir(parents=True, exist_ok=True)
-    if not (resume and (directory / "config.toml").is_file()):
-        atomic_write_text(directory / "config.toml", config.to_toml())
+    if not resume:
+        check_new_run_directory(directory, overwrite)
+    dataset = datasets.load(config.dataset, **config.data_options())
     checkpoint_dir = directory / checkpoints.SUBDIR
     notes = []
     if resume and not checkpoints.find_checkpoints(checkpoint_dir):
@@ -116,12 +203,15 @@ def run_training(config: TrainConfig, *, progress: bool = True,
         x_train, y_train, x_val, y_val = split_validation(x_train, y_train, config.val_fraction,
                                                           split_rng)
         validation = (x_val, y_val)
+    _check_sizes(config, len(x_train), validation)
     input_size, output_size = math.prod(x_train.shape[1:]), len(dataset.classes)
     model = models.build(config.model, x_train.shape[1:], output_size, rng=model_rng,
                          **config.model_options())
-    hooks = [*callbacks, CSVLogger(directory / "metrics.csv")]
+    hooks = [*callbacks, CSVLogger(directory / "metrics.csv"), LossExplosion()]
     if progress:
         hooks.append(ProgressBar())
+    if progress if epoch_lines is None else epoch_lines:
+        hooks.append(EpochLog())
     if config.early_stopping:
         hooks.append(EarlyStopping(config.early_stopping))
     trainer = make_trainer(config, model, callbacks=hooks,
@@ -129,11 +219,31 @@ def run_training(config: TrainConfig, *, progress: bool = True,
                            augment=augmentation(config, dataset.name, x_train.shape[1:]),
                            checkpoint_dir=checkpoint_dir)
     trainer.checkpoint_info = {"config": dataclasses.asdict(config)}
-    history = trainer.fit(x_train, y_train, config.epochs, validation=validation,
-                          resume=checkpoint_dir if resume else None)
+
+    created = not directory.exists() or not any(directory.iterdir())
+    if not resume:          # a new run (or a resumed one without a checkpoint: from the start)
+        _remove_run_files(directory)      # only what --overwrite allowed (checked above)
+        directory.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(directory / "config.toml", config.to_toml())
+    if announce is not None:
+        sizes = (f"{len(x_train)} training, {0 if validation is None else len(validation[0])} "
+                 f"validation, {len(dataset.y_test)} test samples")
+        verb = "resuming" if resume else "training"
+        epochs = f"{config.epochs} epoch{'s' if config.epochs != 1 else ''}"
+        announce(f"{verb} {config.model} on {dataset.name} ({sizes}) for {epochs}; run "
+                 f"directory: {directory}")
+    try:
+        history = trainer.fit(x_train, y_train, config.epochs, validation=validation,
+                              resume=checkpoint_dir if resume else None)
+    except BaseException:
+        if created and not checkpoints.find_checkpoints(checkpoint_dir):
+            shutil.rmtree(directory, ignore_errors=True)     # nothing to resume: no junk left
+        raise
     if trainer.resumed is not None:
-        notes.append(f"resumed from {trainer.resumed.path} (epoch {trainer.resumed.meta['epoch']}"
-                     f", step {trainer.resumed.meta['step']})")
+        meta = trainer.resumed.meta
+        where = (f"at the end of epoch {meta['epoch']}" if not meta.get("batch_index") else
+                 f"in epoch {meta['epoch'] + 1}, after batch {meta['batch_index']}")
+        notes.append(f"resumed from {trainer.resumed.path} (step {meta['step']}, {where})")
         if trainer.resumed.note:
             notes.append(trainer.resumed.note)
     test = trainer.evaluate(dataset.x_test, dataset.y_test)
@@ -145,6 +255,8 @@ def run_training(config: TrainConfig, *, progress: bool = True,
         "output_size": output_size, "input_shape": list(x_train.shape[1:]),
         "classes": list(dataset.classes), "dataset": config.dataset,
         "pixel_max": pixel_max(dataset.name, dataset.x_train),
+        "finished": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "scratchnn_version": __version__,
+        "command": command, "dataset_source": describe_source(config.dataset),
         "preprocess": getattr(trainer.preprocess, "to_dict", dict)(), "test": test,
         "data_options": {k: list(v) if isinstance(v, tuple) else v
                          for k, v in config.data_options().items()

@@ -40,7 +40,8 @@ def plot_loss(history, path: str | Path, steps_per_epoch: int | None = None) -> 
                 label="validation loss")
     ax.set_xlabel("epoch" if steps_per_epoch else "step")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel("loss")
+    ax.set_ylabel("loss (log scale)")
+    ax.set_title("training loss per step, validation loss per epoch")
     ax.set_yscale("log")
     ax.grid(alpha=0.3)
     ax.legend()
@@ -55,8 +56,10 @@ def plot_accuracy(history, path: str | Path) -> None:
     if history.column("val_acc"):
         ax.plot(epochs, history.column("val_acc"), "o-", label="validation")
     ax.set_xlabel("epoch")
+    ax.set_xlim(0.5, max(epochs, default=1) + 0.5)        # one epoch reads as well as 100
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("accuracy")
+    ax.set_title("accuracy per epoch (train: running mean over the epoch)")
     ax.grid(alpha=0.3)
     ax.legend()
     _save(fig, path)

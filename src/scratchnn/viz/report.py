@@ -25,8 +25,8 @@ from scratchnn.viz.images import (
 )
 from scratchnn.viz.table import cell
 
-SECTIONS = ("configuration", "metrics", "curves", "confusion", "per-class", "misclassified",
-            "weights")
+SECTIONS = ("about", "configuration", "metrics", "curves", "confusion", "per-class",
+            "misclassified", "weights")
 
 
 @dataclass
@@ -51,6 +51,8 @@ class ReportContent:
     weights: bytes | None              # PNG of the first layer's filters or templates
     weights_caption: str = ""
     curves: dict[str, bytes] = field(default_factory=dict)
+    about: dict[str, str] = field(default_factory=dict)   # date, version, command, data, doctor
+    learning_rate: tuple[list[float], list[float]] | None = None   # (epochs, lr) of the schedule
     max_misclassified: int = 48
 
 
@@ -61,16 +63,17 @@ def render_report(content: ReportContent) -> str:
     body = [
         f"<h1>{_e(content.title)}</h1>",
         f"<p class='lead'>{_summary(content)}</p>",
+        _section("about", "This run", _about(content)),
         "<div class='columns'>",
         _section("metrics", "Final metrics", _metrics(content)),
         _section("configuration", "Configuration", _configuration(content)),
         "</div>",
-        _section("curves", "Loss and accuracy", _curves(content)),
+        _section("curves", "Loss, accuracy and learning rate", _curves(content)),
         _section("confusion", "Confusion matrix (test set)",
                  _img(confusion_png(confusion, content.classes), "confusion matrix")
                  + "<p class='note'>Rows: true class; columns: predicted class. Colour: the "
                    "fraction of the row.</p>"),
-        _section("per-class", "Accuracy per class (test set)",
+        _section("per-class", "Precision and recall per class (test set)",
                  _per_class(confusion, content.classes)),
         _section("misclassified", "Misclassified test images",
                  _misclassified(content, y_pred)),
@@ -94,8 +97,9 @@ def confusion_png(counts: np.ndarray, classes: Sequence[str]) -> bytes:
     ax.imshow(fractions, cmap="Blues", vmin=0.0, vmax=1.0)
     ax.set_xticks(range(c), labels=classes, rotation=45, ha="right")
     ax.set_yticks(range(c), labels=classes)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title("test set: count per (true, predicted) pair")
     if c <= 20:
         for i in range(c):
             for j in range(c):
@@ -116,12 +120,34 @@ def epoch_curves(epochs: list[dict[str, float]]) -> dict[str, bytes]:
             values = [row.get(key, math.nan) for row in epochs]
             if not all(math.isnan(v) for v in values):
                 ax.plot(x, values, "o-", label=key.replace("_", " "))
-        ax.set_xlabel("epoch")
+        _epoch_axis(ax, max(x, default=1))
         ax.set_ylabel(title)
+        ax.set_title(f"{title} per epoch (train: running mean over the epoch)")
         ax.grid(alpha=0.3)
         ax.legend()
         pngs[title] = figure_png(fig)
     return pngs
+
+
+def learning_rate_png(epochs: Sequence[float], rates: Sequence[float]) -> bytes:
+    """The schedule's learning rate against (fractional) epochs."""
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=100)
+    ax.plot(epochs, rates, color="tab:green")
+    _epoch_axis(ax, max(epochs, default=1), start=0)
+    ax.set_ylabel("learning rate")
+    ax.set_ylim(bottom=0)
+    ax.set_title("learning rate during training (the schedule)")
+    ax.grid(alpha=0.3)
+    return figure_png(fig)
+
+
+def _epoch_axis(ax, last: float, start: float = 0.5) -> None:
+    """An epoch axis that reads well for 1 epoch as for 100: whole epochs, a margin."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.set_xlabel("epoch")
+    ax.set_xlim(start, max(last, 1) + 0.5 if start else max(last, 1))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 # -- sections -----------------------------------------------------------------------------------
@@ -133,6 +159,13 @@ def _summary(content: ReportContent) -> str:
     if accuracy is not None:
         parts.append(f"test accuracy <b>{accuracy:.4f}</b>")
     return " &middot; ".join(parts)
+
+
+def _about(content: ReportContent) -> str:
+    rows = "".join(f"<tr><th>{_e(k)}</th><td><code>{_e(v)}</code></td></tr>"
+                   if k in ("command", "doctor") else f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>"
+                   for k, v in content.about.items())
+    return f"<table class='kv'>{rows}</table>"
 
 
 def _configuration(content: ReportContent) -> str:
@@ -160,33 +193,42 @@ def _metrics(content: ReportContent) -> str:
             best = max(with_val, key=lambda row: row["val_acc"])
             rows.append(("best val acc", f"{best['val_acc']:.4f} (epoch {int(best['epoch'])})"))
         seconds = sum(row.get("seconds", 0.0) for row in content.epochs)
-        rows.append(("training time", f"{seconds:.1f} s"))
+        rows.append(("training time (sum of the epochs)", f"{seconds:.1f} s"))
     body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(cell(v))}</td></tr>" for k, v in rows)
     return f"<table class='kv'>{body}</table>"
 
 
 def _curves(content: ReportContent) -> str:
-    curves = content.curves or epoch_curves(content.epochs)
+    curves = dict(content.curves or epoch_curves(content.epochs))
+    if content.learning_rate is not None:
+        curves["learning rate"] = learning_rate_png(*content.learning_rate)
     return "<div class='row'>" + "".join(_img(png, title) for title, png in curves.items()) \
         + "</div>"
 
 
 def _per_class(confusion: np.ndarray, classes: Sequence[str]) -> str:
+    """Per class: samples, precision (of the predictions of this class, the right ones),
+    recall (of this class's samples, those found), and its most frequent confusion."""
     rows = []
+    predicted = confusion.sum(axis=0)
     for i, name in enumerate(classes):
         total, right = int(confusion[i].sum()), int(confusion[i, i])
-        accuracy = right / total if total else math.nan
+        recall = right / total if total else math.nan
+        precision = right / int(predicted[i]) if predicted[i] else math.nan
         wrong = confusion[i].copy()
         wrong[i] = 0
         confused = (f"{_e(classes[int(wrong.argmax())])} ({int(wrong.max())})"
                     if wrong.max() > 0 else "-")
-        width = 0 if math.isnan(accuracy) else round(100 * accuracy)
+        width = 0 if math.isnan(recall) else round(100 * recall)
         rows.append(f"<tr><td>{_e(name)}</td><td class='n'>{total}</td><td class='n'>{right}"
-                    f"</td><td class='n'>{cell(accuracy)}</td><td><div class='bar' "
-                    f"style='width:{width}%'></div></td><td>{confused}</td></tr>")
-    return ("<table><tr><th>class</th><th>samples</th><th>correct</th><th>accuracy</th>"
-            "<th class='barcol'></th><th>most often mistaken for</th></tr>"
-            + "".join(rows) + "</table>")
+                    f"</td><td class='n'>{cell(precision)}</td><td class='n'>{cell(recall)}"
+                    f"</td><td><div class='bar' style='width:{width}%'></div></td>"
+                    f"<td>{confused}</td></tr>")
+    return ("<table><tr><th>class</th><th>samples</th><th>correct</th><th>precision</th>"
+            "<th>recall</th><th class='barcol'></th><th>most often mistaken for</th></tr>"
+            + "".join(rows) + "</table><p class='note'>Precision: of the test images predicted "
+            "as the class, the fraction that are. Recall: of the class's test images, the "
+            "fraction predicted as it (its accuracy).</p>")
 
 
 def _misclassified(content: ReportContent, y_pred: np.ndarray) -> str:

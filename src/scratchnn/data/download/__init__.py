@@ -17,13 +17,10 @@ already imported warns about running it twice; on a package it runs download/__m
 from __future__ import annotations
 
 import hashlib
-import http.client
 import os
 import secrets
 import shutil
 import tarfile
-import urllib.error
-import urllib.request
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
@@ -165,6 +162,10 @@ def unpack(archive: str | os.PathLike, directory: str | os.PathLike, folder: str
 def _fetch(url: str, target: Path, md5: str, timeout: float) -> None:
     """Stream `url` to a temporary file beside `target`; move it into place if length and MD5
     match, else delete it and raise _MirrorFailed."""
+    import http.client  # here, not at import time: `scratchnn --help` stays fast
+    import urllib.error
+    import urllib.request
+
     temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
     try:
         digest, size = hashlib.md5(usedforsecurity=False), 0
