@@ -11,7 +11,7 @@ import pytest
 import scratchnn.functional.losses as kernels
 from scratchnn import functional as F
 from scratchnn import gradcheck
-from scratchnn.errors import ShapeError
+from scratchnn.errors import DataError, ShapeError
 from scratchnn.losses import MSE, MulticlassHinge, SoftmaxCrossEntropy
 
 DTYPES = [np.float32, np.float64]
@@ -242,16 +242,19 @@ def test_loss_backward_before_forward_raises_a_runtime_error_naming_the_loss(kin
 
 @pytest.mark.parametrize("loss_fn", [SoftmaxCrossEntropy(), MulticlassHinge()],
                          ids=["ce", "hinge"])
-@pytest.mark.parametrize("labels, message", [
-    (np.array([0, 1, 3]), r"in \[0, 3\)"),
-    (np.array([0, -1, 2]), r"in \[0, 3\)"),
-    (np.array([[0], [1], [2]]), r"ravel"),
-    (np.array([0, 1]), r"\(3,\)"),
-    (np.array([0.0, 1.0, 2.0]), r"integer"),
+@pytest.mark.parametrize("labels, error, message", [
+    (np.array([0, 1, 3]), DataError, r"in \[0, 3\) .* from 0 to 3"),
+    (np.array([0, -1, 2]), DataError, r"in \[0, 3\) .* from -1 to 2"),
+    (np.array([[0.5, 0.5, 0], [1, 0, 0], [0, np.nan, 1]]), DataError, r"NaN or Inf"),
+    (np.array([[0], [1], [2]]), ShapeError, r"\(3, 1\).*ravel"),
+    (np.array([0, 1]), ShapeError, r"\(3,\) or rows \(3, 3\).*got \(2,\)"),
+    (np.array([0.0, 1.0, 2.0]), ShapeError, r"integer class indices, got float64"),
 ])
-def test_bad_labels_raise_a_shape_error_saying_what_is_wrong(loss_fn, labels, message, rng):
-    with pytest.raises(ShapeError, match=message):
+def test_bad_labels_raise_an_error_saying_what_is_wrong(loss_fn, labels, error, message, rng):
+    """A wrong shape or dtype is a ShapeError, wrong values a DataError (scratchnn.labels)."""
+    with pytest.raises(error, match=message) as info:
         loss_fn(rng.standard_normal((3, 3)), labels)
+    assert "\n" not in str(info.value)
 
 
 def test_mse_refuses_a_target_of_another_shape(rng):

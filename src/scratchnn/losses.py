@@ -9,28 +9,16 @@ import numpy as np
 
 from scratchnn import functional as F
 from scratchnn.errors import ShapeError
+from scratchnn.labels import check_labels
 
 
-def check_labels(scores: np.ndarray, labels: np.ndarray, loss: str) -> np.ndarray:
-    """Labels as int (N,) in [0, C) or float rows (N, C); a one-line error otherwise."""
-    labels = np.asarray(labels)
+def _scores_and_labels(scores: np.ndarray, labels, loss: str) -> np.ndarray:
+    """Labels checked against scores (N, C) by scratchnn.labels.check_labels; rows as floats
+    of the scores' dtype."""
     if scores.ndim != 2:
         raise ShapeError(f"{loss} expects scores (N, C), got {scores.shape}")
-    n, c = scores.shape
-    if labels.ndim == 2 and labels.shape == (n, c):
-        return labels.astype(scores.dtype, copy=False)
-    if labels.ndim == 2 and labels.shape == (n, 1):
-        raise ShapeError(f"{loss} labels have shape {labels.shape}; expected ({n},) — "
-                         "use labels.ravel()")
-    if labels.shape != (n,):
-        raise ShapeError(f"{loss} expects labels ({n},) or ({n}, {c}) for scores {scores.shape}, "
-                         f"got {labels.shape}")
-    if labels.dtype.kind not in "iu":
-        raise ShapeError(f"{loss} expects integer class labels, got {labels.dtype}")
-    if n and (labels.min() < 0 or labels.max() >= c):
-        raise ShapeError(f"{loss} labels must be in [0, {c}), got values in "
-                         f"[{labels.min()}, {labels.max()}]")
-    return labels
+    labels = check_labels(labels, scores.shape[1], len(scores))
+    return labels.astype(scores.dtype, copy=False) if labels.ndim == 2 else labels
 
 
 class _Loss:
@@ -61,7 +49,7 @@ class SoftmaxCrossEntropy(_Loss):
     """
 
     def forward(self, scores: np.ndarray, labels: np.ndarray) -> float:
-        labels = check_labels(scores, labels, "SoftmaxCrossEntropy")
+        labels = _scores_and_labels(scores, labels, "SoftmaxCrossEntropy")
         loss, self._cache = F.softmax_cross_entropy_forward(scores, labels)
         return loss
 
@@ -79,7 +67,7 @@ class MulticlassHinge(_Loss):
         self.margin = margin
 
     def forward(self, scores: np.ndarray, labels: np.ndarray) -> float:
-        labels = check_labels(scores, labels, "MulticlassHinge")
+        labels = _scores_and_labels(scores, labels, "MulticlassHinge")
         if labels.ndim == 2:
             labels = labels.argmax(axis=1)
         loss, self._cache = F.multiclass_hinge_forward(scores, labels, self.margin)

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from scratchnn import labels as labels_module
 from scratchnn.doctor.report import Finding
+from scratchnn.errors import DataError, ShapeError, one_line
+from scratchnn.labels import class_labels
 
 SCALE_CRITICAL = 10.0     # RMS of the inputs above this: the first layer saturates or explodes
 SCALE_WARNING = 3.0
@@ -112,47 +115,41 @@ def is_classification(y: np.ndarray, num_outputs: int | None) -> bool:
             and bool(np.all(y >= 0)) and np.allclose(y.sum(axis=1), 1.0, atol=1e-3))
 
 
-def class_labels(y: np.ndarray) -> np.ndarray:
-    return y.reshape(-1) if y.ndim == 1 or y.shape[1] == 1 else y.argmax(axis=1)
-
-
 def check_labels(y: np.ndarray, num_outputs: int | None) -> tuple[list[Finding], str, bool]:
     """Findings about classification labels: shape, range, balance, and whether the model can
     be trained on them at all. Regression targets (float arrays shaped like the outputs) are
-    only checked for NaN/Inf."""
+    only checked for NaN/Inf. The shape and range come from scratchnn.labels.check_labels: its
+    error message is the finding's title, as the Trainer and the losses would say it."""
+    shape_error = None
+    if num_outputs is not None:
+        try:
+            labels_module.check_labels(y, num_outputs)
+        except DataError as error:
+            return [_bad_values(y, num_outputs, error)], "", False
+        except ShapeError as error:
+            if y.ndim == 2 and y.shape[1] == 1 and y.dtype.kind in "biu":
+                findings, summary, usable = check_labels(y.ravel(), num_outputs)
+                return [_column(y, error), *findings], summary, usable
+            if y.dtype.kind != "f":
+                return [Finding("critical", one_line(error), f"y.shape = {y.shape}, y.dtype = "
+                                f"{y.dtype}; the model has {num_outputs} outputs.",
+                                "The loss cannot pair these labels with the model's scores.",
+                                "Give class indices (N,) or one row (N, C) per sample.",
+                                "labels")], "", False
+            shape_error = error              # float targets of another shape: regression?
     findings = []
     if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
-        return [Finding("critical", "the labels contain NaN or infinite values",
-                        f"{int(np.size(y) - np.count_nonzero(np.isfinite(y)))} non-finite "
-                        "values in y.", "The loss of those samples is NaN, and then so is "
-                        "every gradient.", "Drop or fix those samples.", "labels")], "", False
+        return [_non_finite(y, "the labels contain NaN or infinite values")], "", False
     if not is_classification(y, num_outputs):
         if y.ndim == 1 and y.dtype.kind == "f" and np.all(y == np.round(y)):
             findings.append(Finding(
-                "warning", "the class labels are floats", f"y.dtype = {y.dtype}, values "
-                f"{y.min():g}..{y.max():g}, all whole numbers.", "Losses index their scores "
-                "with the labels; float labels are refused or silently treated as targets.",
-                "y = y.astype(np.int64)", "labels"))
+                "warning", one_line(shape_error) if shape_error else "the class labels are "
+                "floats", f"y.dtype = {y.dtype}, values {y.min():g}..{y.max():g}, all whole "
+                "numbers.", "Losses index their scores with the labels; float labels are "
+                "refused or silently treated as targets.", "y = y.astype(np.int64)", "labels"))
         return findings, f"targets: {y.dtype} {y.shape} (not class labels)", True
-    if y.ndim == 2 and y.shape[1] == 1:
-        findings.append(Finding(
-            "critical", f"the labels have shape {y.shape}, not ({len(y)},)",
-            f"y.shape = {y.shape}; the checks below ran on y.ravel().",
-            "A (N, 1) column broadcasts against (N,) arrays into an (N, N) matrix: the loss and "
-            "its gradient are then computed against every label at once (or refused).",
-            "y = y.ravel()", "labels"))
     labels = class_labels(y)
     low, high = int(labels.min()), int(labels.max())
-    if num_outputs is not None and (low < 0 or high >= num_outputs):
-        hint = (" They look 1-based: subtract 1." if low == 1 and high == num_outputs else "")
-        findings.append(Finding(
-            "critical", f"labels run from {low} to {high}, but the model has {num_outputs} "
-            "outputs", f"labels in [{low}, {high}]; valid class indices are 0.."
-            f"{num_outputs - 1}.{hint}", "A label outside the outputs indexes a wrong or "
-            "missing score: the loss raises, wraps around to another class, or is garbage.",
-            f"Map the labels to 0..{num_outputs - 1}, or give the last layer as many outputs "
-            "as there are classes.", "labels"))
-        return findings, "", False
     counts = np.bincount(labels, minlength=num_outputs or 0)
     present = counts[counts > 0]
     if len(labels) >= 20 * len(counts) and present.max() > 10 * present.min():
@@ -167,3 +164,32 @@ def check_labels(y: np.ndarray, num_outputs: int | None) -> tuple[list[Finding],
                  else f"{present.min()}..{present.max()}")
     summary = f"labels: {len(counts)} classes, values {low}..{high}, {per_class} samples per class"
     return findings, summary, True
+
+
+def _column(y: np.ndarray, error: ShapeError) -> Finding:
+    return Finding(
+        "critical", one_line(error), f"y.shape = {y.shape}; the checks below ran on y.ravel().",
+        "A (N, 1) column broadcasts against (N,) arrays into an (N, N) matrix: the loss and its "
+        "gradient are then computed against every label at once (or refused).",
+        "y = y.ravel()", "labels")
+
+
+def _bad_values(y: np.ndarray, num_outputs: int, error: DataError) -> Finding:
+    """Class indices outside [0, C), or NaN/Inf in label rows."""
+    if y.ndim == 2:
+        return _non_finite(y, one_line(error))
+    low, high = int(y.min()), int(y.max())
+    hint = " They look 1-based: subtract 1." if low == 1 and high == num_outputs else ""
+    return Finding(
+        "critical", one_line(error), f"labels in [{low}, {high}]; valid class indices are "
+        f"0..{num_outputs - 1}.{hint}", "A label outside the outputs indexes a wrong or missing "
+        "score: the loss raises, wraps around to another class, or is garbage.",
+        f"Map the labels to 0..{num_outputs - 1}, or give the last layer as many outputs as "
+        "there are classes.", "labels")
+
+
+def _non_finite(y: np.ndarray, title: str) -> Finding:
+    bad = int(np.size(y) - np.count_nonzero(np.isfinite(y)))
+    return Finding("critical", title, f"{bad} non-finite values in y.", "The loss of those "
+                   "samples is NaN, and then so is every gradient.", "Drop or fix those "
+                   "samples.", "labels")

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from scratchnn.doctor.data_checks import class_labels
 from scratchnn.doctor.learning import accuracy
 from scratchnn.doctor.report import Finding
+from scratchnn.labels import class_labels
 
 
 def _rows(x: np.ndarray) -> list[bytes]:

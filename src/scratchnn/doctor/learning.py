@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from scratchnn.doctor.data_checks import class_labels, is_classification
+from scratchnn.doctor.data_checks import is_classification
 from scratchnn.doctor.patient import Patient
 from scratchnn.doctor.report import Finding
+from scratchnn.labels import class_labels
 
 OVERFIT_SAMPLES = 32
 OVERFIT_STEPS = 300

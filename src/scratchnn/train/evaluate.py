@@ -6,10 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-
-def class_labels(y: np.ndarray) -> np.ndarray:
-    """Class indices from int labels (N,) or one-hot rows (N, C)."""
-    return y if y.ndim == 1 else y.argmax(axis=1)
+from scratchnn.labels import class_labels
 
 
 def predict_scores(model, x: np.ndarray, prepare: Callable[[np.ndarray], np.ndarray],

@@ -14,11 +14,12 @@ import numpy as np
 from scratchnn.data.batches import batches as cut_batches
 from scratchnn.data.transforms import Standardize, augment_rng, from_dict
 from scratchnn.errors import ConfigError, DataError, DivergenceError, ShapeError
+from scratchnn.labels import check_labels, class_labels
 from scratchnn.losses import l2_penalty, weight_matrices
 from scratchnn.snapshot import ModelState
 from scratchnn.train import checkpoint as checkpoints
 from scratchnn.train.callbacks import Callback
-from scratchnn.train.evaluate import class_labels, evaluate
+from scratchnn.train.evaluate import evaluate
 from scratchnn.train.guard import StepUndo, first_nonfinite, grads_look_finite
 from scratchnn.train.history import History
 from scratchnn.train.interrupt import TrainingInterrupted, deferred_interrupt
@@ -318,33 +319,16 @@ class Trainer:
 
     def _check_labels(self, x: np.ndarray, y: np.ndarray, what: str) -> None:
         """Labels against the model's number of outputs C, found by running one sample in eval
-        mode (which also reports a model that does not fit the data before training starts):
-        class indices (N,) in [0, C), or rows (N, C) of finite numbers."""
+        mode (which also reports a model that does not fit the data before training starts),
+        by scratchnn.labels.check_labels."""
         was_training = self.model.training
         self.model.eval()
         try:
             scores = self.model.forward(self.prepare(x[:1]))
         finally:
             self.model.train(was_training)
-        if scores.ndim != 2:
-            return                                   # not a classifier: the loss checks labels
-        n, classes = len(y), scores.shape[1]
-        if y.ndim == 1 and y.dtype.kind in "iu":
-            low, high = y.min(), y.max()
-            if low < 0 or high >= classes:
-                raise DataError(f"{what} labels must be class indices in [0, {classes}) for a "
-                                f"model with {classes} outputs, got values from {low} to {high}")
-        elif y.ndim == 2 and y.shape[1] == classes and y.dtype.kind in "iuf":
-            if y.dtype.kind == "f" and not np.isfinite(y).all():
-                raise DataError(f"{what} label rows contain NaN or Inf")
-        elif y.ndim == 2 and y.shape[1] == 1:
-            raise ShapeError(f"{what} labels have shape {y.shape}; expected ({n},) class "
-                             "indices: use y.ravel()")
-        elif y.ndim == 1:
-            raise ShapeError(f"{what} labels must be integer class indices, got {y.dtype}")
-        else:
-            raise ShapeError(f"{what} labels must be class indices ({n},) or rows ({n}, "
-                             f"{classes}) for a model with {classes} outputs, got {y.shape}")
+        if scores.ndim == 2:                         # else not a classifier: the loss checks
+            check_labels(y, scores.shape[1], name=f"{what} labels")
 
     def _emit(self, hook: str, *args) -> None:
         for callback in self.callbacks:

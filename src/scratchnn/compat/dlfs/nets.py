@@ -25,11 +25,7 @@ from scratchnn.compat.dlfs.layers import (
     SoftmaxWithLoss,
 )
 from scratchnn.errors import ConfigError
-
-
-def _labels(t: np.ndarray) -> np.ndarray:
-    """One-hot rows (N, C) -> labels (N,); labels of any shape -> (N,)."""
-    return np.argmax(t, axis=1) if t.ndim == 2 and t.shape[1] > 1 else t.reshape(-1)
+from scratchnn.labels import class_labels
 
 
 class _BookNet:
@@ -65,7 +61,7 @@ class _BookNet:
 
     def accuracy(self, x: np.ndarray, t: np.ndarray) -> float:
         y = np.argmax(self.predict(x, train_flg=False), axis=1)
-        return float(np.sum(y == _labels(t)) / float(x.shape[0]))
+        return float(np.sum(y == class_labels(t)) / float(x.shape[0]))
 
     def numerical_gradient(self, x: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
         """Every parameter's gradient by centred differences (h = 1e-4), as the book's."""
@@ -204,7 +200,7 @@ class SimpleConvNet(_BookNet):
 
     def accuracy(self, x: np.ndarray, t: np.ndarray, batch_size: int = 100) -> float:
         """Accuracy computed batch_size samples at a time, as the book's."""
-        t = _labels(t)
+        t = class_labels(t)
         correct = sum(int(np.sum(np.argmax(self.predict(x[i:i + batch_size]), axis=1)
                                  == t[i:i + batch_size]))
                       for i in range(0, x.shape[0], batch_size))
