@@ -57,7 +57,7 @@ FILES = {
         "accuracy.png": None,
         "curves.csv": (["regularisation", "epoch", "train_loss", "train_acc", "test_loss",
                         "test_acc", "diverged"], ["regularisation"]),
-        "results.csv": (["regularisation", "dropout", "weight_decay", "train_acc", "test_acc",
+        "results.csv": (["regularisation", "dropout", "l2_reg", "train_acc", "test_acc",
                          "gap", "best_test_acc", "epochs"], ["regularisation"]),
     },
     "gradients": {
@@ -119,7 +119,10 @@ def test_the_tables_say_what_was_run(results):
         assert init_std[activation, "He"] == pytest.approx((2 / 64) ** 0.5, rel=0.1)
     scales = [row["weight_scale"] for row in results["batchnorm"].table]
     assert scales == pytest.approx([1.0, 1e-2, 1e-4])
-    assert len(results["overfitting"].table) == 4
+    assert [(r["regularisation"], r["dropout"], r["l2_reg"])
+            for r in results["overfitting"].table] == [
+        ("none", 0.0, 0.0), ("dropout 0.2", 0.2, 0.0), ("L2 term 0.1", 0.0, 0.1),
+        ("dropout + L2 term", 0.2, 0.1)]
     gradients = {row["parameter"]: row for row in results["gradients"].table}
     assert set(gradients) == {"1.weight", "1.bias", "3.weight", "3.bias", "all"}
     assert gradients["all"]["size"] == 64 * 4 + 4 + 4 * 10 + 10
@@ -143,6 +146,14 @@ def test_the_command_line_runs_an_experiment(tmp_path, capsys):
     assert status == 0, err
     assert "max_rel_error" in out and "wrote" in out and "1.weight" in err
     assert (tmp_path / "g" / "results.csv").is_file()
+
+
+def test_the_overfitting_l2_term_is_the_trainers_l2_reg_flag(capsys):
+    """--l2-reg as in `scratchnn train`; --weight-decay is the optimizer's and not offered."""
+    with pytest.raises(SystemExit):
+        main(["experiment", "overfitting", "--help"])
+    help_text = capsys.readouterr().out
+    assert "--l2-reg" in help_text and "--weight-decay" not in help_text
 
 
 @pytest.mark.parametrize("args, needle", [

@@ -8,7 +8,7 @@ into a directory and returns what it found (`scratchnn experiment NAME` runs the
 optimizers  six update rules from identical weights on identical batches
 init        std 0.01 vs Xavier vs He, ReLU and sigmoid: activations and loss
 batchnorm   with and without batch norm across 16 weight scales
-overfitting 300 training images, with and without dropout and weight decay
+overfitting 300 training images, with and without dropout and an L2 term
 gradients   TwoLayerNet: numerical gradient vs backprop, agreement and time
 """
 

@@ -42,7 +42,7 @@ OPTIONS: dict[str, tuple[object, str]] = {
     "optimizers": (_names, "which of SGD,Momentum,Nesterov,AdaGrad,RMSprop,Adam"),
     "scales": (int, "number of weight scales, from 1 down to 1e-4 (log spaced)"),
     "dropout": (float, "dropout probability (of dropping)"),
-    "weight_decay": (float, "L2 weight decay lambda"),
+    "l2_reg": (float, "the course-style L2 term's lambda (Trainer l2_reg; not weight decay)"),
     "histogram_samples": (int, "training images whose activations are histogrammed"),
     "repeats": (int, "backprop timings taken (the best is kept)"),
 }

@@ -1,7 +1,7 @@
 """Overfitting and two cures ("Deep Learning from Scratch" ch. 6, overfit_weight_decay.py and
 overfit_dropout.py): a MultiLayerNet with 6 hidden layers of 100 trained with SGD on only 300
-training images for 200 epochs, with no regularisation, with dropout, with L2 weight decay (the
-book's weight_decay_lambda: the Trainer's l2_reg), and with both.
+training images for 200 epochs, with no regularisation, with dropout, with the course-style L2
+term (the book's weight_decay_lambda: the Trainer's l2_reg), and with both.
 
 All four networks start from the same weights (one state_dict, loaded into each) and see the
 same batches. Training and test accuracy are measured after every epoch in eval mode (dropout
@@ -38,18 +38,17 @@ from scratchnn.viz.images import plt
 
 def run(out: str | Path, *, dataset: str = "fashion-mnist", samples: int | None = 300,
         epochs: int = 200, batch_size: int = 100, lr: float = 0.01, dropout: float = 0.2,
-        weight_decay: float = 0.1, hidden_sizes: Sequence[int] = (100,) * 6, seed: int = 0,
+        l2_reg: float = 0.1, hidden_sizes: Sequence[int] = (100,) * 6, seed: int = 0,
         test_samples: int | None = None, log: Log = quiet) -> ExperimentResult:
     """Train the four variants on `samples` training images and compare train/test accuracy."""
     clock, out = Stopwatch(), Path(out)
     data = load_data(dataset, samples=samples, test_samples=test_samples, seed=seed)
     variants = {"none": (0.0, 0.0), f"dropout {dropout:g}": (dropout, 0.0),
-                f"weight decay {weight_decay:g}": (0.0, weight_decay),
-                "dropout + weight decay": (dropout, weight_decay)}
+                f"L2 term {l2_reg:g}": (0.0, l2_reg), "dropout + L2 term": (dropout, l2_reg)}
     initial = None
     curves: dict[str, list[dict]] = {}
     table = []
-    for name, (p, decay) in variants.items():
+    for name, (p, reg) in variants.items():
         model = MultiLayerNet(data.input_size, hidden_sizes, data.num_classes, dropout=p,
                               rng=np.random.default_rng([seed, 4]))
         if initial is None:                 # dropout adds no parameters: one set fits all
@@ -57,11 +56,11 @@ def run(out: str | Path, *, dataset: str = "fashion-mnist", samples: int | None 
         set_parameters(model, initial)
         trainer = Trainer(model, SoftmaxCrossEntropy(), optim.SGD(model.parameters(), lr),
                           batch_size=batch_size, seed=seed, preprocess=data.prepare,
-                          l2_reg=decay, keep_best=False)
+                          l2_reg=reg, keep_best=False)
         rows, diverged = fit_epochs(trainer, data, epochs)
         curves[name] = rows
         last = rows[-1]
-        table.append({"regularisation": name, "dropout": p, "weight_decay": decay,
+        table.append({"regularisation": name, "dropout": p, "l2_reg": reg,
                       "train_acc": last["train_acc"], "test_acc": last["test_acc"],
                       "gap": last["train_acc"] - last["test_acc"],
                       "best_test_acc": max(r["test_acc"] for r in rows),
