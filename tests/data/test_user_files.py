@@ -173,12 +173,14 @@ def test_a_folder_with_train_and_test_csv(tmp_path):
     ("", "empty file"),
     ("label,a\n", "no data rows"),
     ("digit,a\n1,2\n", "no column named 'label' (columns: digit, a)"),
-    ("label,a,b\n1,2,3\n0,5\n", "malformed CSV (the number of columns changed from 3 to 2"),
-    ("label,a\n1,2\n0,x\n", "malformed CSV (could not convert string 'x'"),
-    ("label,a\n1,2\n0,nan\n", "row 3, column 'a' is nan"),
+    ("label,a,b\n1,2,3\n0,5\n", "line 3 has 2 columns, the lines before it 3"),
+    ("label,a,b\n1,2,3\n1,2,3\n1,2,3\n0,5\n", "line 5 has 2 columns"),    # the file's lines
+    ("label,a\n1,2\n0,x\n", "line 3, column 2: 'x' is not a number"),
+    ("label,a\n1,2\n1,2\n0,x\n", "line 4, column 2: 'x' is not a number"),
+    ("label,a\n1,2\n0,nan\n", "line 3, column 'a' is nan"),
     ("label,a\n1,2\n0.5,3\n", "label '0.5' is not a class number"),
     ("label,a\n-1,2\n0,3\n", "label '-1' is not a class number"),
-    ("label,a\ncat,2\n,3\n", "row 3 has an empty label"),
+    ("label,a\ncat,2\n,3\n", "line 3 has an empty label"),
     ("label\n1\n", "only the label column, no features"),
 ])
 def test_csv_problems_are_named(tmp_path, text, message):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -101,7 +102,7 @@ def _read(path: Path, label_column: str) -> tuple[np.ndarray, np.ndarray]:
         labels = np.char.strip(labels)
     if not np.isfinite(x).all():
         row, col = np.argwhere(~np.isfinite(x))[0]
-        raise DataError(f"{path}: row {row + 2}, column {header[features[col]]!r} is "
+        raise DataError(f"{path}: line {row + 2}, column {header[features[col]]!r} is "
                         f"{x[row, col]}")
     if ((x >= 0) & (x <= 255) & (x == np.round(x))).all():     # pixels
         x = x.astype(np.uint8)
@@ -132,11 +133,23 @@ def _encode(labels: np.ndarray, path: Path) -> tuple[tuple[str, ...], np.ndarray
     classes, y = np.unique(labels, return_inverse=True)
     if "" in classes:
         row = np.flatnonzero(labels == "")[0]
-        raise DataError(f"{path}: row {row + 2} has an empty label")
+        raise DataError(f"{path}: line {row + 2} has an empty label")
     return tuple(str(c) for c in classes), y.astype(np.int64)
 
 
 def _malformed(path: Path, error: ValueError) -> DataError:
+    """NumPy's loadtxt error, with its row numbers made the file's line numbers (the header
+    is line 1): it counts data rows from 1 for a changed column count, from 0 otherwise."""
     if isinstance(error, DataError):
         return error
-    return DataError(f"{path}: malformed CSV ({one_line(error).split('; use `usecols`')[0]})")
+    text = one_line(error).split("; use `usecols`")[0].rstrip(".")
+    changed = re.search(r"number of columns changed from (\d+) to (\d+) at row (\d+)", text)
+    value = re.search(r"could not convert string (.*) to \w+ at row (\d+), column (\d+)", text)
+    if changed:
+        expected, got, row = map(int, changed.groups())
+        return DataError(f"{path}: line {row + 1} has {got} columns, the lines before it "
+                         f"{expected}")
+    if value:
+        return DataError(f"{path}: line {int(value[2]) + 2}, column {value[3]}: {value[1]} is "
+                         "not a number")
+    return DataError(f"{path}: malformed CSV ({text})")
