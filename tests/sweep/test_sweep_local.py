@@ -21,7 +21,7 @@ RANDOM = ('trials = 3\nsampler = "random"\nseed = 7\npruner = "none"',
           'hidden_sizes = { type = "choice", values = [[8], [16, 8]] }')
 GRID = ('sampler = "grid"\nseed = 3\npruner = "none"',
         'lr = { type = "choice", values = [0.003, 0.03] }\n'
-        'batch_size = { type = "int", low = 48, high = 64, step = 32 }\n'     # only 48
+        'batch_size = { type = "int", low = 48, high = 48 }\n'     # one value
         'hidden_sizes = { type = "fixed", value = [8] }')
 
 

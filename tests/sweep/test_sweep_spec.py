@@ -52,6 +52,8 @@ def test_a_full_spec_is_read():
     ({"lr": {"type": "uniform", "low": 0.1, "high": 1, "step": 2}}, None,
      "unknown space.lr key 'step'"),
     ({"hidden_sizes": {"type": "choice", "values": []}}, None, "values must be a non-empty"),
+    ({"batch_size": {"type": "int", "low": 48, "high": 64, "step": 32}}, None,
+     "high - low must be a multiple of step 32"),
     ({"lr": 0.1}, None, "space.lr: expected a table"),
     ({"lr": {"type": "uniform", "low": -1.0, "high": 1.0}}, None,
      "space.lr: lr must be a positive number"),

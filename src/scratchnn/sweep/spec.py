@@ -154,6 +154,8 @@ def _range(where: str, param: Param) -> Param:
         raise ConfigError(f"{where}: log must be true or false and step a positive integer")
     if param.kind == "int" and param.log and param.step != 1:
         raise ConfigError(f"{where}: a log-scale integer range takes no step")
+    if param.kind == "int" and (param.high - param.low) % param.step:
+        raise ConfigError(f"{where}: high - low must be a multiple of step {param.step}")
     empty = param.low > param.high if param.kind == "int" else param.low >= param.high
     if empty:
         raise ConfigError(f"{where}: empty range: low {param.low} must be "
