@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from serve_helpers import Server, npy, png
 
+from scratchnn.cli import main
 from scratchnn.serve.upload import MAX_BYTES
 from scratchnn.train.predict import predict_files
 
@@ -114,19 +115,16 @@ def test_ctrl_c_stops_cleanly(served_run, tmp_path):
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
 
 
-def test_a_taken_port_and_a_missing_run_are_one_line_errors(served_run, tmp_path):
+def test_a_taken_port_and_a_missing_run_are_one_line_errors(served_run, tmp_path, capsys):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = str(taken.getsockname()[1])
-        result = subprocess.run([sys.executable, "-m", "scratchnn", "serve", str(served_run),
-                                 "--port", port], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2
-    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
-    result = subprocess.run([sys.executable, "-m", "scratchnn", "serve", str(tmp_path / "no")],
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2 and "no such run directory" in result.stderr
+        assert main(["serve", str(served_run), "--port", port]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1:{port}" in err and len(err.strip().splitlines()) == 1
+    assert main(["serve", str(tmp_path / "no")]) == 2
+    assert "no such run directory" in capsys.readouterr().err
 
 
 def test_another_host_is_served_with_a_warning(served_run, tmp_path):
@@ -144,7 +142,6 @@ def test_another_host_is_served_with_a_warning(served_run, tmp_path):
 
 
 @pytest.mark.parametrize("port", ["-1", "70000"])
-def test_a_port_out_of_range_is_refused(served_run, port):
-    result = subprocess.run([sys.executable, "-m", "scratchnn", "serve", str(served_run),
-                             "--port", port], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2 and "--port must be in 0..65535" in result.stderr
+def test_a_port_out_of_range_is_refused(served_run, port, capsys):
+    assert main(["serve", str(served_run), "--port", port]) == 2
+    assert "--port must be in 0..65535" in capsys.readouterr().err
