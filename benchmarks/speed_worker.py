@@ -59,7 +59,11 @@ def scratchnn_model(net: str):
 
 def scratchnn_run(net: str, x, y, steps: int, layers: bool) -> dict:
     import scratchnn as snn
-    from scratchnn import parallel
+    try:
+        from scratchnn.parallel import num_threads
+    except ImportError:                                 # a version before the thread pool
+        def num_threads():
+            return 1
     model = scratchnn_model(net)
     loss_fn = snn.losses.SoftmaxCrossEntropy()
     optimizer = snn.optim.Adam(model.parameters(), lr=1e-3)
@@ -70,7 +74,7 @@ def scratchnn_run(net: str, x, y, steps: int, layers: bool) -> dict:
         model.backward_params(loss_fn.backward())        # as the Trainer does
         optimizer.step()
     result = {"step_ms": timed_median(step, steps), "gemm_flops": gemm_flops(model, x),
-              "threads": {"scratchnn": parallel.num_threads(), "blas": blas_info()}}
+              "threads": {"scratchnn": num_threads(), "blas": blas_info()}}
     if layers:
         result["layers"] = scratchnn_layers(model, loss_fn, x, y, steps)
     return result

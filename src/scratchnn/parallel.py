@@ -23,6 +23,7 @@ from scratchnn.errors import ConfigError
 
 ENV = "SCRATCHNN_NUM_THREADS"
 MIN_BYTES = 1 << 18      # smaller work runs on the calling thread (a hand-off costs ~20 us)
+CHUNKS_PER_THREAD = 4
 
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
@@ -75,29 +76,41 @@ def slices(length: int, parts: int) -> list[slice]:
 
 
 def run(work: Callable[[slice], None], length: int, nbytes: int) -> None:
-    """Call work(s) for slices s covering [0, length), one per thread, and wait for all.
+    """Call work(s) for contiguous slices s covering [0, length) once each, and wait for all.
 
     `nbytes` is the memory the whole pass touches: small passes, nested calls and one-thread
-    processes run work(slice(0, length)) on the calling thread.
+    processes run work(slice(0, length)) on the calling thread. Otherwise [0, length) is cut
+    into up to CHUNKS_PER_THREAD slices per thread, which the threads take one after another:
+    a thread whose core is busy with another process holds up only its current slice.
     """
     threads = min(num_threads(), length)
     if threads <= 1 or nbytes < MIN_BYTES or getattr(_local, "inside", False):
         work(slice(0, length))
         return
-    parts = slices(length, threads)
+    chunks = min(length, threads * CHUNKS_PER_THREAD, max(threads, nbytes // max(1, MIN_BYTES)))
+    pending = iter(slices(length, chunks))
+    take = threading.Lock()
+
+    def drain() -> None:
+        while True:
+            with take:
+                s = next(pending, None)
+            if s is None:
+                return
+            work(s)
     pool = _executor(threads)
-    futures = [pool.submit(_inside, work, s) for s in parts[1:]]
+    futures = [pool.submit(_inside, drain) for _ in range(threads - 1)]
     try:
-        _inside(work, parts[0])
+        _inside(drain)
     finally:
         for future in futures:
             future.result()
 
 
-def _inside(work: Callable[[slice], None], s: slice) -> None:
+def _inside(work: Callable[[], None]) -> None:
     _local.inside = True
     try:
-        work(s)
+        work()
     finally:
         _local.inside = False
 
