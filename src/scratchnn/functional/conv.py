@@ -56,10 +56,13 @@ def im2col(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair) -> np.ndarr
     windows = sliding_window_view(pad(x, padding), (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
     out_h, out_w = windows.shape[2:4]                     # (N, C, out_h, out_w, kh, kw), a view
     # the one copy: (C, kh, kw, N, out_h, out_w), innermost runs of out_w values; the threads
-    # take a range of samples each
+    # take a range of channels each (contiguous blocks of cols), of samples if there is one
     source = windows.transpose(1, 4, 5, 0, 2, 3)
     cols = np.empty(source.shape, x.dtype)
-    parallel.run(lambda s: np.copyto(cols[:, :, :, s], source[:, :, :, s]), n, 2 * cols.nbytes)
+    axis = 0 if c > 1 else 3
+    parallel.run(lambda s: np.copyto(parallel.along(cols, axis, s),
+                                     parallel.along(source, axis, s)),
+                 cols.shape[axis], 2 * cols.nbytes)
     return cols.reshape(c * kh * kw, n * out_h * out_w)
 
 
@@ -69,8 +72,8 @@ def col2im(cols: np.ndarray, x_shape: tuple[int, ...], kernel: Pair, stride: Pai
 
     A pixel lies in several receptive fields (overlapping windows), so its gradient is the sum of
     all its copies. One strided addition per kernel position (kh*kw of them), each covering
-    every output pixel of the thread's range of samples. The result is a view of a channel-major
-    (C, N, H, W) array.
+    every sample and output pixel of the thread's range of channels. The result is a view of a
+    channel-major (C, N, H, W) array.
     """
     n, c, h, w = x_shape
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
@@ -78,11 +81,11 @@ def col2im(cols: np.ndarray, x_shape: tuple[int, ...], kernel: Pair, stride: Pai
     patches = cols.reshape(c, kh, kw, n, out_h, out_w)
     dxp = np.zeros((c, n, h + 2 * ph, w + 2 * pw), cols.dtype)
 
-    def part(s: slice) -> None:
+    def part(s: slice) -> None:                 # a range of channels
         for i in range(kh):
             for j in range(kw):
-                dxp[:, s, i:i + sh * out_h:sh, j:j + sw * out_w:sw] += patches[:, i, j, s]
-    parallel.run(part, n, cols.nbytes + dxp.nbytes)
+                dxp[s, :, i:i + sh * out_h:sh, j:j + sw * out_w:sw] += patches[s, i, j]
+    parallel.run(part, c, cols.nbytes + dxp.nbytes)
     return dxp[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3)
 
 
