@@ -178,8 +178,8 @@ def tiny_data(rng):
 
     x = rng.integers(0, 256, (40, 1, 4, 4), dtype=np.uint8)
     y = rng.integers(0, 3, 40)
-    return ExperimentData("tiny", x, y, x, y, ("a", "b", "c"),
-                          lambda batch: batch.reshape(len(batch), -1).astype(np.float32) / 255)
+    return ExperimentData("tiny", x, y, x, y, ("a", "b", "c"), prepare=lambda batch:
+                          batch.reshape(len(batch), -1).astype(np.float32) / 255)
 
 
 def test_experiment_steps_are_the_trainers_own(rng):

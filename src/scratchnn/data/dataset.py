@@ -64,7 +64,7 @@ class Dataset:
 
     def __repr__(self) -> str:
         val = "" if self.x_val is None else f", val={len(self.x_val)}"
-        return (f"Dataset({self.name!r}, train={len(self.x_train)}{val}, "
+        return (f"{type(self).__name__}({self.name!r}, train={len(self.x_train)}{val}, "
                 f"test={len(self.x_test)}, input_shape={self.input_shape}, "
                 f"dtype={self.x_train.dtype}, classes={self.num_classes})")
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from scratchnn import data as datasets
+from scratchnn.data.dataset import Dataset
 from scratchnn.data.transforms import Standardize
 from scratchnn.errors import ConfigError, DivergenceError
 from scratchnn.train.callbacks import Callback
@@ -28,26 +29,17 @@ def quiet(message: str) -> None:
     """The default log: library code stays silent; the command line passes a printer."""
 
 
-@dataclass(frozen=True)
-class ExperimentData:
+@dataclass(frozen=True, eq=False, repr=False)
+class ExperimentData(Dataset):
     """The (sub)sets an experiment trains and tests on, in their stored dtype (uint8 images),
     and `prepare`, which turns a batch into float32 network inputs."""
 
-    name: str
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    classes: tuple[str, ...]
-    prepare: Callable[[np.ndarray], np.ndarray]
+    prepare: Callable[[np.ndarray], np.ndarray] = field(kw_only=True)
 
     @property
     def input_size(self) -> int:
-        return math.prod(self.x_train.shape[1:])
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.classes)
+        """Features per sample, e.g. 784 for (1, 28, 28)."""
+        return math.prod(self.input_shape)
 
 
 def load_data(dataset: str, *, samples: int | None = None, test_samples: int | None = None,
@@ -66,8 +58,8 @@ def load_data(dataset: str, *, samples: int | None = None, test_samples: int | N
         prepare = Standardize.fit(x_train)
     else:
         prepare = _as_float32
-    return ExperimentData(full.name, x_train, y_train, x_test, y_test, tuple(full.classes),
-                          prepare)
+    return ExperimentData(full.name, x_train, y_train, x_test, y_test, full.classes,
+                          prepare=prepare)
 
 
 def _subset(x, y, count, rng):
