@@ -10,6 +10,7 @@ import re
 import socket
 import subprocess
 import sys
+import urllib.request
 from urllib.parse import quote, urlsplit
 
 import numpy as np
@@ -145,3 +146,27 @@ def test_another_host_is_served_with_a_warning(served_run, tmp_path):
 def test_a_port_out_of_range_is_refused(served_run, port, capsys):
     assert main(["serve", str(served_run), "--port", port]) == 2
     assert "--port must be in 0..65535" in capsys.readouterr().err
+
+
+def test_a_client_that_goes_quiet_is_dropped_and_others_are_served(served_run, monkeypatch):
+    """In process, with a 1 s timeout instead of 60 s: a body that never arrives in full."""
+    import threading
+
+    from scratchnn.serve import PageServer, Predictor
+    from scratchnn.serve.server import Handler
+
+    monkeypatch.setattr(Handler, "timeout", 1)
+    with PageServer(Predictor(served_run)) as page_server:
+        thread = threading.Thread(target=page_server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            host, port = page_server.server_address[:2]
+            with socket.create_connection((host, port), timeout=30) as quiet:
+                quiet.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n"
+                              b"\r\n" + b"\x89PNG")
+                assert quiet.recv(100) == b""           # closed after the timeout, no answer
+
+            answer = urllib.request.urlopen(page_server.url + "info", timeout=30)
+            assert answer.status == 200 and json.loads(answer.read())["classes"]
+        finally:
+            page_server.shutdown()

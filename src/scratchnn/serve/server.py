@@ -77,6 +77,8 @@ class Handler(BaseHTTPRequestHandler):
             self._json(error.status, {"error": str(error)})
         except ScratchnnError as error:
             self._json(400, {"error": one_line(error)})
+        except (TimeoutError, ConnectionError):         # the client went quiet or away
+            self.close_connection = True
         except Exception as error:  # noqa: BLE001 - a bug of ours must not stop the server
             traceback.print_exc(file=sys.stderr)
             self._json(500, {"error": f"internal error: {one_line(error)}"})
