@@ -141,6 +141,12 @@ def test_thread_count_follows_the_variable_else_the_cores_given_to_the_process(m
     monkeypatch.delenv(parallel.ENV)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
     assert parallel.num_threads() == 1                         # taskset -c 0: no oversubscription
+    monkeypatch.setenv(parallel.ENV, "4")
+    with parallel.limit(2):
+        assert parallel.num_threads() == 2
+        with parallel.limit(8):
+            assert parallel.num_threads() == 4
+    assert parallel.num_threads() == 4
     for bad in ("0", "-2", "two"):
         monkeypatch.setenv(parallel.ENV, bad)
         with pytest.raises(ConfigError, match=parallel.ENV):

@@ -7,15 +7,17 @@ those elements: elementwise work, or reductions whose every output (a channel's 
 inside one slice. Results therefore never depend on the number of threads.
 
 The number of threads is `SCRATCHNN_NUM_THREADS` if set, else the cores this process may run
-on (`os.sched_getaffinity`). With one thread no pool is ever created.
+on (`os.sched_getaffinity`), at most what `limit(threads)` allows. With one thread no pool is
+ever created.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -28,11 +30,13 @@ CHUNKS_PER_THREAD = 4
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 _pool_threads = 0
+_limit: int | None = None
 _local = threading.local()          # .inside: this thread is running a slice already
 
 
 def num_threads() -> int:
-    """Threads for one pass: SCRATCHNN_NUM_THREADS, else the cores available to the process."""
+    """Threads for one pass: SCRATCHNN_NUM_THREADS, else the cores available to the process;
+    at most the innermost limit() in force."""
     value = os.environ.get(ENV, "").strip()
     if value:
         try:
@@ -41,10 +45,25 @@ def num_threads() -> int:
             threads = 0
         if threads < 1:
             raise ConfigError(f"{ENV} must be a positive integer, got {value!r}")
-        return threads
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
+    elif hasattr(os, "sched_getaffinity"):
+        threads = max(1, len(os.sched_getaffinity(0)))
+    else:
+        threads = os.cpu_count() or 1
+    return threads if _limit is None else min(threads, _limit)
+
+
+@contextmanager
+def limit(threads: int) -> Iterator[None]:
+    """At most `threads` threads per pass inside the block, in the whole process (e.g. a sweep
+    worker sharing the machine with others, as threadpoolctl limits BLAS)."""
+    global _limit
+    if threads < 1:
+        raise ConfigError(f"a thread limit must be >= 1, got {threads}")
+    previous, _limit = _limit, threads
+    try:
+        yield
+    finally:
+        _limit = previous
 
 
 def _executor(threads: int) -> ThreadPoolExecutor:
