@@ -43,13 +43,18 @@ browser:
 	fi
 
 demo: $(VENV)/.installed data
-	$(BIN)/scratchnn train
+	@if [ -f runs/demo/model.npz ]; then echo "runs/demo is trained already (delete it, or" \
+	    "scratchnn train --out runs/demo --overwrite, to train again)"; \
+	else $(BIN)/scratchnn train --out runs/demo; fi
 	@echo
-	@echo "Next (or 'source $(BIN)/activate' once, then plain scratchnn):"
-	@echo "  $(BIN)/scratchnn train --dataset digits --epochs 5 --out runs/digits"
-	@echo "  $(BIN)/scratchnn report runs/digits       # runs/digits/report.html"
-	@echo "  $(BIN)/scratchnn doctor --dataset digits"
-	@echo "  $(BIN)/scratchnn --help                   # and the README's five-minute tour"
+	@echo "scratchnn is installed in $(VENV): run it as $(BIN)/scratchnn, or run"
+	@echo "'source $(BIN)/activate' once in your shell and then plain scratchnn. Next, try:"
+	@echo "  $(BIN)/scratchnn evaluate runs/demo                   # test accuracy again"
+	@echo "  $(BIN)/scratchnn predict runs/demo my-photo.png --invert   # your own image"
+	@echo "  $(BIN)/scratchnn doctor runs/demo                     # is it learning well?"
+	@echo "  $(BIN)/scratchnn train --dataset digits --epochs 5 --out runs/digits   # seconds"
+	@echo "  $(BIN)/scratchnn --help                               # every command"
+	@echo "and open runs/demo/report.html in a browser."
 
 test: $(VENV)/.installed-dev browser
 	$(BIN)/python -m pytest

@@ -21,7 +21,9 @@ def loaded_after(code: str) -> set[str]:
 
 
 def test_import_scratchnn_loads_the_core_and_no_tool_or_heavy_library():
-    modules = loaded_after("import scratchnn as snn; snn.Sequential; snn.optim.Adam; snn.layers")
+    assert "numpy" not in loaded_after("import scratchnn")         # `scratchnn --help` is fast
+    modules = loaded_after("import scratchnn as snn; snn.Sequential; snn.optim.Adam; snn.layers; "
+                           "snn.train")
     assert "scratchnn.layers" in modules and "scratchnn.train" in modules
     assert not {m for m in modules if m.startswith(TOOLS)}
     assert not {m for m in modules if m.split(".")[0] in HEAVY}

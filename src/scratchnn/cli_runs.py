@@ -42,7 +42,7 @@ def add_run_commands(commands) -> None:
     pre.add_argument("run", type=Path, help="run directory (or its model.npz)")
     pre.add_argument("files", type=Path, nargs="+", metavar="FILE",
                      help="an image (PNG, JPEG, ...) or a .npy array of one sample or a batch")
-    pre.add_argument("--top-k", type=int, default=3, help="classes shown per input")
+    pre.add_argument("--top-k", type=int, default=3, metavar="K", help="classes shown per input")
     pre.add_argument("--invert", action="store_true",
                      help="invert the pixels (dark objects on a light background, for models "
                           "trained on light-on-dark images such as Fashion-MNIST)")

@@ -16,8 +16,8 @@ def add_train_command(commands) -> None:
     train = commands.add_parser(
         "train", description="Train a model and write a run directory (settings, metrics, "
         "model, plots, report.html). Each setting comes from the first place that gives it: a "
-        "flag, the --config file, the model preset, the default. Settings that are not flags "
-        "(none today) and every key of a config file are listed by --print-config.")
+        "flag, the --config file, the model preset, the default. --print-config prints every "
+        "setting with its help and default: a complete TOML file for --config.")
     train.add_argument("--config", type=Path, metavar="FILE.toml",
                        help="TOML file of settings, keys as the flags with _ for - (flags "
                        "override it; --print-config writes a complete, commented one)")

@@ -141,14 +141,11 @@ def resume_config(directory: str | os.PathLike) -> TrainConfig:
 
 
 def _check_sizes(config: TrainConfig, n_train: int, validation) -> None:
-    """An empty validation set is an error; a batch larger than the training set a warning."""
+    """An empty validation set is an error."""
     if validation is not None and len(validation[0]) == 0:
         raise ConfigError(f"the validation set is empty: val_fraction {config.val_fraction:g} of "
                           f"{n_train} training samples is 0 samples; raise val_fraction (or "
                           "n_val), or set val_fraction 0 for no validation")
-    if config.batch_size > n_train:
-        warnings.warn(f"batch_size {config.batch_size} is larger than the {n_train} training "
-                      f"samples: each epoch is one step on all {n_train}", stacklevel=3)
 
 
 def make_trainer(config: TrainConfig, model, **kwargs) -> Trainer:
@@ -220,6 +217,10 @@ def run_training(config: TrainConfig, *, progress: bool = True,
                            checkpoint_dir=checkpoint_dir)
     trainer.checkpoint_info = {"config": dataclasses.asdict(config)}
 
+    if config.batch_size > len(x_train):        # warned once every setting was accepted
+        warnings.warn(f"batch_size {config.batch_size} is larger than the {len(x_train)} "
+                      f"training samples: each epoch is one step on all {len(x_train)}",
+                      stacklevel=2)
     created = not directory.exists() or not any(directory.iterdir())
     if not resume:          # a new run (or a resumed one without a checkpoint: from the start)
         _remove_run_files(directory)      # only what --overwrite allowed (checked above)
