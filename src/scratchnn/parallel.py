@@ -102,8 +102,8 @@ def run(work: Callable[[slice], None], length: int, nbytes: int) -> None:
     into up to CHUNKS_PER_THREAD slices per thread, which the threads take one after another:
     a thread whose core is busy with another process holds up only its current slice.
     """
-    threads = min(num_threads(), length)
-    if threads <= 1 or nbytes < MIN_BYTES or getattr(_local, "inside", False):
+    threads = 1 if nbytes < MIN_BYTES else min(num_threads(), length)
+    if threads <= 1 or getattr(_local, "inside", False):
         work(slice(0, length))
         return
     chunks = min(length, threads * CHUNKS_PER_THREAD, max(threads, nbytes // max(1, MIN_BYTES)))
@@ -148,10 +148,9 @@ def along(a: np.ndarray, axis: int, s: slice) -> np.ndarray:
 def elementwise(work: Callable[..., None], *arrays: np.ndarray) -> None:
     """work(*views) on matching slices of arrays that share axes 0 and 1, split along the
     outer axis of the first (per-sample or per-channel work: exact under any split)."""
-    first = arrays[0]
-    if first.ndim == 0:
+    first, nbytes = arrays[0], sum(a.nbytes for a in arrays)
+    if first.ndim == 0 or nbytes < MIN_BYTES:
         work(*arrays)
         return
     axis = outer_axis(first)
-    run(lambda s: work(*(along(a, axis, s) for a in arrays)), first.shape[axis],
-        sum(a.nbytes for a in arrays))
+    run(lambda s: work(*(along(a, axis, s) for a in arrays)), first.shape[axis], nbytes)
