@@ -186,3 +186,25 @@ def test_a_forked_child_gets_a_pool_of_its_own(split_everything, monkeypatch):
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs CPU affinity")
+def test_a_process_given_one_core_runs_a_training_step_without_a_pool():
+    import subprocess
+    import sys
+    code = (
+        "import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})\n"
+        "import numpy as np, scratchnn as snn\n"
+        "from scratchnn import parallel\n"
+        "from scratchnn.models import convnet\n"
+        "parallel.MIN_BYTES = 0\n"
+        "model = convnet((1, 12, 12), channels=(4,), hidden_sizes=(8,),"
+        " rng=np.random.default_rng(0))\n"
+        "loss = snn.losses.SoftmaxCrossEntropy()\n"
+        "loss.forward(model(np.ones((6, 1, 12, 12), np.float32)), np.zeros(6, int))\n"
+        "model.backward_params(loss.backward())\n"
+        "print(parallel.num_threads(), parallel._pool is None)\n")
+    env = {k: v for k, v in os.environ.items() if k != parallel.ENV}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.split() == ["1", "True"]
