@@ -61,7 +61,7 @@ def _add_experiments(parser: argparse.ArgumentParser) -> None:
     names = parser.add_subparsers(dest="experiment", required=True, metavar="NAME")
     for name, run in EXPERIMENTS.items():
         doc = inspect.getdoc(inspect.getmodule(run)) or ""
-        sub = names.add_parser(name, help=doc.splitlines()[0] if doc else None,
+        sub = names.add_parser(name, help=" ".join(doc.split("\n\n")[0].split()) or None,
                                description=doc, formatter_class=argparse.RawTextHelpFormatter)
         sub.add_argument("--out", type=Path, help=f"output directory (default runs/experiments/"
                          f"{name})")
