@@ -72,13 +72,15 @@ def test_the_two_block_network_of_the_speed_benchmark(rng):
     (["train", "--model", "mlp"], 20),                  # TrainConfig's default
 ])
 def test_scratchnn_train_uses_the_presets_training_defaults_unless_told_otherwise(argv, epochs):
-    from scratchnn.cli import _parser, _train_config
+    from scratchnn.cli import _parser
+    from scratchnn.cli_train import _train_config
 
     assert _train_config(_parser().parse_args(argv)).epochs == epochs
 
 
 def test_a_config_file_setting_epochs_wins_over_the_presets_default(tmp_path):
-    from scratchnn.cli import _parser, _train_config
+    from scratchnn.cli import _parser
+    from scratchnn.cli_train import _train_config
 
     for text, epochs in (('model = "cnn"\nepochs = 20\n', 20), ('model = "cnn"\n', 10)):
         (tmp_path / "c.toml").write_text(text)

@@ -95,9 +95,9 @@ def test_a_directory_named_after_a_known_dataset_gets_its_classes(tmp_path, make
 
 @pytest.mark.parametrize("name, message", [
     ("fashon-mnist", "unknown dataset 'fashon-mnist' (did you mean 'fashion-mnist'?); "
-                     "known: cifar10, digits, fashion-mnist, mnist"),
+                     "valid: cifar10, digits, fashion-mnist, mnist"),
     ("mnsit", "unknown dataset 'mnsit' (did you mean 'mnist'?)"),
-    ("imagenet", "unknown dataset 'imagenet'; known: cifar10, digits, fashion-mnist, mnist"),
+    ("imagenet", "unknown dataset 'imagenet'; valid: cifar10, digits, fashion-mnist, mnist"),
     ("", "no dataset name given"),
 ])
 def test_unknown_name(name, message):

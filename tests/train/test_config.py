@@ -8,7 +8,8 @@ import tomllib
 
 import pytest
 
-from scratchnn.cli import _parser, _train_config, main
+from scratchnn.cli import _parser, main
+from scratchnn.cli_train import _train_config
 from scratchnn.errors import ConfigError
 from scratchnn.train import config as settings
 from scratchnn.train.config import TrainConfig
@@ -24,8 +25,9 @@ FLAGS = ["--config", "--dataset", "--model", "--optimizer", "--lr", "--epochs", 
 
 def train_actions() -> dict:
     commands = next(a for a in _parser()._actions if a.dest == "command")
-    return {flag: action for action in commands.choices["train"]._actions
-            for flag in action.option_strings}
+    train = commands.choices["train"]
+    train.parse_known_args([])                   # its options are filled in when it is used
+    return {flag: action for action in train._actions for flag in action.option_strings}
 
 
 def test_every_old_flag_still_exists():

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from scratchnn import models
-from scratchnn.cli import _parser, _train_config
+from scratchnn.cli import _parser
+from scratchnn.cli_train import _train_config
 from scratchnn.errors import ConfigError
 from scratchnn.train.config import TrainConfig
 from scratchnn.train.run import make_trainer

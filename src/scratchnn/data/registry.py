@@ -30,7 +30,7 @@ from scratchnn.data.dataset import Dataset
 from scratchnn.data.idx import read_idx, read_idx_shape
 from scratchnn.data.images import is_image_folder, load_image_folder
 from scratchnn.data.npz import load_npz
-from scratchnn.errors import DataError
+from scratchnn.errors import ConfigError, DataError
 from scratchnn.names import choose
 
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
@@ -165,8 +165,11 @@ def _read(name: str | os.PathLike, root: str | os.PathLike | None, options: dict
         return load_path(path, **options)
     if isinstance(name, str) and "/" not in name and os.sep not in name \
             and path.suffix.lower() not in (".npz", ".csv"):
-        choose("dataset", name, sorted(KNOWN), listing=f"valid: {', '.join(sorted(KNOWN))} "
-               "(or a path: an .npz, a .csv or a folder)")
+        try:
+            choose("dataset", name, sorted(KNOWN), listing=f"valid: {', '.join(sorted(KNOWN))} "
+                   "(or a path: an .npz, a .csv or a folder)")
+        except ConfigError as error:              # a dataset problem, as every other here
+            raise DataError(str(error)) from None
     raise DataError(f"{path}: no such file or directory")
 
 
