@@ -171,11 +171,12 @@ def torch_run(net: str, x, y, steps: int, layers: bool, threads: int | None) -> 
 def torch_layers(model, x, y, steps: int) -> list[dict]:
     import torch
     layers = list(model)
+    first = next(i for i, layer in enumerate(layers) if list(layer.parameters()))
     forward, backward = [[] for _ in layers], [[] for _ in layers]
     for _ in range(steps):
         inputs, outputs, h = [], [], x
         for i, layer in enumerate(layers):
-            h = h.detach().requires_grad_(i > 0)             # each layer its own graph
+            h = h.detach().requires_grad_(i > first)         # each layer its own graph
             start = time.perf_counter()
             out = layer(h)
             forward[i].append(time.perf_counter() - start)
@@ -185,13 +186,14 @@ def torch_layers(model, x, y, steps: int) -> list[dict]:
         logits = h.detach().requires_grad_()
         torch.nn.functional.cross_entropy(logits, y).backward()
         dout = logits.grad
-        for i in reversed(range(len(layers))):
+        for i in reversed(range(first, len(layers))):
             start = time.perf_counter()
             outputs[i].backward(dout)
             backward[i].append(time.perf_counter() - start)
             dout = inputs[i].grad
         model.zero_grad()
-    return [{"layer": repr(layer), "forward_ms": median_ms(f), "backward_ms": median_ms(b)}
+    return [{"layer": repr(layer), "forward_ms": median_ms(f),
+             "backward_ms": median_ms(b) if b else 0.0}
             for layer, f, b in zip(layers, forward, backward, strict=True)]
 
 
