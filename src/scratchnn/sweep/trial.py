@@ -13,10 +13,12 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scratchnn import parallel
 from scratchnn.errors import one_line
 from scratchnn.train.callbacks import Callback
 from scratchnn.train.config import TrainConfig
@@ -114,13 +116,17 @@ def read_files(directory: Path) -> dict[str, bytes]:
             for path in sorted(directory.rglob("*")) if path.is_file()}
 
 
-def _blas_limit(threads: int | None):
-    """Limit BLAS (OpenBLAS, MKL, OpenMP) to `threads` in this process while training."""
+@contextmanager
+def _blas_limit(threads: int | None) -> Iterator[None]:
+    """Limit BLAS (OpenBLAS, MKL, OpenMP) and scratchnn's own pool (scratchnn.parallel) to
+    `threads` in this process while training."""
     if threads is None:
-        return nullcontext()
+        yield
+        return
     from threadpoolctl import threadpool_limits
 
-    return threadpool_limits(limits=threads)
+    with threadpool_limits(limits=threads), parallel.limit(threads):
+        yield
 
 
 def _worker_name() -> str:
