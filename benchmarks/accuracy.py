@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import describe
+
 
 def scratchnn(*args: str) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "scratchnn", *args]
@@ -27,6 +29,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="run directory (default: a temporary one)")
     parser.add_argument("extra", nargs="*", help="extra flags for scratchnn train (after --)")
     args = parser.parse_args()
+    print(f"machine: {describe()}", flush=True)
     out = args.out or Path(tempfile.mkdtemp(prefix="scratchnn-bench-")) / "run"
     command = ["train", "--out", str(out), "--no-progress", *args.extra]
     started = time.perf_counter()

@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import describe
+
 
 def scratchnn(*args: str) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "scratchnn", *args]
@@ -35,6 +37,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="parent of the run directories")
     parser.add_argument("extra", nargs="*", help="extra flags for scratchnn train (after --)")
     args = parser.parse_args()
+    print(f"machine: {describe()}", flush=True)
     out = args.out or Path(tempfile.mkdtemp(prefix="scratchnn-augment-"))
     epochs = ["--epochs", str(args.epochs)] if args.epochs else []
     accuracy: dict[str, list[float]] = {"plain": [], "augmented": []}

@@ -18,6 +18,7 @@ import argparse
 import time
 
 import numpy as np
+from machine import describe
 
 from scratchnn import layers as L
 from scratchnn.compat import Solver
@@ -73,6 +74,7 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=None,
                         help="training images (default: all 55000 not held out)")
     args = parser.parse_args()
+    print(f"machine: {describe()}", flush=True)
     data = load_data(args.train)
     print(f"{len(data['X_train'])} training, {len(data['X_val'])} validation images, "
           f"{args.epochs} epochs")

@@ -19,6 +19,7 @@ import statistics
 import time
 
 import numpy as np
+from machine import describe
 
 import scratchnn as snn
 import scratchnn.data as data
@@ -52,6 +53,7 @@ def main() -> None:
     parser.add_argument("--epochs-timed", type=int, default=1,
                         help="training epochs to time (the median is reported)")
     args = parser.parse_args()
+    print(f"machine: {describe()}", flush=True)
     try:
         directory = data.registry.find("fashion-mnist")
         if directory is None:

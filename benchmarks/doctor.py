@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import describe
+
 
 def scratchnn(*args: str) -> tuple[float, int]:
     """Run `python -m scratchnn ARGS` -> (wall seconds, exit status); stdout is discarded."""
@@ -38,6 +40,7 @@ def main() -> None:
     parser.add_argument("--threads", help="OPENBLAS_NUM_THREADS and OMP_NUM_THREADS of the "
                         "children (default: as inherited)")
     args = parser.parse_args()
+    print(f"machine: {describe()}", flush=True)
     if args.threads:
         os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = args.threads
     scratch = Path(tempfile.mkdtemp(prefix="scratchnn-doctor-"))

@@ -38,6 +38,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from machine import cpu_model, describe
 
 HERE = Path(__file__).resolve().parent
 WORKER = HERE / "speed_worker.py"
@@ -45,18 +46,6 @@ LABELS = {"mlp": "MLP 784-100x4-10, batch 128",
           "simple-convnet": "SimpleConvNet (conv 30@5x5), batch 100",
           "convnet": "two-block BN net (32, 64; 128), batch 128",
           "cnn": "cnn preset (32, 64, 128; 256), batch 128"}
-OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-    return platform.processor() or "unknown CPU"
 
 
 def worker(args: list[str], env: dict[str, str]) -> dict:
@@ -86,16 +75,6 @@ def write_batches(path: Path) -> None:
         arrays[f"y{batch}"] = labels[index].astype(np.int64)
     with open(path, "wb") as file:
         np.savez(file, **arrays)
-
-
-def machine(gemm: dict, env: dict[str, str]) -> str:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    blas = ", ".join(f"{p['internal_api']} {p['version']} {p['architecture']} "
-                     f"({p['num_threads']} threads)" for p in gemm["blas"])
-    set_overrides = [f"{name}={env[name]}" for name in OVERRIDES if name in env]
-    return (f"{cpu_model()}, {os.cpu_count()} cores ({cores} usable); float32 GEMM "
-            f"{gemm['gflops']:.0f} GFLOP/s; BLAS {blas}"
-            + (f"; set: {' '.join(set_overrides)}" if set_overrides else ""))
 
 
 def print_layers(net: str, ours: list[dict], theirs: list[dict]) -> None:
@@ -128,7 +107,7 @@ def main() -> None:
         torch_args = ["--torch-threads", str(args.threads)]
     gemm = worker(["gemm"], env)
     tag = f"[{cpu_model()} x{os.cpu_count()}, GEMM {gemm['gflops']:.0f} GFLOP/s]"
-    print(f"machine: {machine(gemm, env)}")
+    print(f"machine: {describe(gemm, env)}")
     with tempfile.TemporaryDirectory() as tmp:
         batches = Path(tmp) / "batches.npz"
         write_batches(batches)

@@ -17,6 +17,7 @@ import sys
 import time
 
 import numpy as np
+from machine import blas_info, gemm
 
 NETS = ("mlp", "simple-convnet", "convnet", "cnn")
 BATCH = {"mlp": 128, "simple-convnet": 100, "convnet": 128, "cnn": 128}
@@ -25,25 +26,6 @@ HIDDEN = (100, 100, 100, 100)
 
 def median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1e3
-
-
-def gemm() -> dict:
-    """float32 GFLOP/s of NumPy's BLAS on square products: best of several sizes and repeats."""
-    best = 0.0
-    for n in (512, 1024, 2048):
-        a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
-        a @ a                                                      # threads and caches warm
-        for _ in range(5):
-            start = time.perf_counter()
-            a @ a
-            best = max(best, 2 * n**3 / (time.perf_counter() - start) / 1e9)
-    return {"gflops": best, "blas": blas_info()}
-
-
-def blas_info() -> list[dict]:
-    from threadpoolctl import threadpool_info
-    return [{k: pool.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
-            for pool in threadpool_info()]
 
 
 # -- scratchnn ---------------------------------------------------------------------------------

@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import describe
+
 SPEC = """
 [train]
 dataset = "fashion-mnist"
@@ -55,6 +57,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--out", type=Path, help="where to put the sweeps (default: temporary)")
     args = parser.parse_args()
+    print(f"machine: {describe()}", flush=True)
     out = args.out or Path(tempfile.mkdtemp(prefix="scratchnn-bench-sweep-"))
     out.mkdir(parents=True, exist_ok=True)
     spec = out / "spec.toml"

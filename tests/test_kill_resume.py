@@ -32,7 +32,7 @@ pytestmark = pytest.mark.skipif(not Path("/proc/self/fd").is_dir() or os.name !=
 # A small, quick run: digits, the default mlp (batch norm, dropout) with 16 hidden units, 41
 # batches per epoch, a checkpoint every 10 steps and after every epoch.
 TRAIN = ["train", "--dataset", "digits", "--hidden-sizes", "16", "--epochs", "3",
-         "--batch-size", "32", "--seed", "5", "--checkpoint-every", "10", "--quiet"]
+         "--batch-size", "32", "--seed", "5", "--checkpoint-every", "10", "--no-progress"]
 STEPS = 3 * 41
 ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
        "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
@@ -73,7 +73,7 @@ def finish(args: list[str], workdir: Path) -> str:
 
 
 def resume_args(run: Path) -> list[str]:
-    return ["train", "--resume", str(run), "--quiet"]
+    return ["train", "--resume", str(run), "--no-progress"]
 
 
 def final_state(run: Path) -> dict:
@@ -154,7 +154,7 @@ def during_training(run: Path, workdir: Path) -> list[str]:
     seen.append("while writing model.npz, after the last step")
 
     out = finish(resume_args(run), workdir)                     # nothing left but the files
-    assert f"step {STEPS}, at the end of epoch 3" in out
+    assert f"epoch 3, step {STEPS}" in out
     return seen
 
 

@@ -66,21 +66,21 @@ def digest(directory: Path) -> dict[str, str]:
 
 
 def interrupt_after(where: Path, args, line: str | None, delay: float = 0.0):
-    """Start a command, send SIGINT after `delay` s or once `line` shows on stderr."""
+    """Start a command, send SIGINT after `delay` s or once `line` shows on stdout."""
     process = subprocess.Popen(cli(*args), cwd=where, env=env(), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
-    err = []
+    seen = []
     if line is None:
         time.sleep(delay)
     else:
-        for text in process.stderr:
-            err.append(text)
+        for text in process.stdout:
+            seen.append(text)
             if line in text:
                 break
     process.send_signal(signal.SIGINT)
-    out, rest = process.communicate(timeout=300)
-    return subprocess.CompletedProcess(process.args, process.returncode, out,
-                                       "".join(err) + rest)
+    rest, err = process.communicate(timeout=300)
+    return subprocess.CompletedProcess(process.args, process.returncode, "".join(seen) + rest,
+                                       err)
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +133,8 @@ def test_a_newcomers_session(home):
     assert first.stdout.index("run directory: runs/f2") < first.stdout.index("test accuracy")
     assert "wall time:" in first.stdout and "training alone" in first.stdout
     assert "wrote runs/f2/report.html" in first.stdout
-    assert "\r" not in first.stderr and first.stderr.count("epoch   1") == 1   # no bar in logs
+    assert "\r" not in first.stderr + first.stdout                      # no bar in logs
+    assert first.stdout.count("epoch   1") == 1                           # one line per epoch
     finished = digest(home / "runs/f2")
     report = (home / "runs/f2/report.html").read_text()
     for needle in ("scratchnn train --dataset digits", "scratchnn doctor runs/f2", "precision",
@@ -262,7 +263,7 @@ def test_a_newcomers_session(home):
         (("datasets",), 0, ("digits",), False),
     ], workers=2)
     assert "Warning" not in results[1].stderr            # no matplotlib UserWarning
-    assert "epoch   1" not in results[0].stderr           # --quiet
+    assert "epoch   1" not in results[0].stdout + results[0].stderr      # --quiet
 
     # -- a closed pipe ends quietly (`scratchnn predict ... | head -1`)
     process = subprocess.Popen(cli("predict", "runs/f2", "ok.npy", "digit.png", "--top-k",
@@ -286,9 +287,11 @@ def test_a_newcomers_session(home):
     resumed = one("train", "--resume", "runs/half", "--quiet")
     stop = re.search(r"after step (\d+), (?:at the end of epoch (\d+)|in epoch (\d+))",
                      stopped.stderr)
-    note = re.search(r"\(step (\d+), (?:at the end of epoch (\d+)|in epoch (\d+))",
-                     resumed.stdout)
-    assert stop and note and stop.groups() == note.groups(), (stopped.stderr, resumed.stdout)
+    note = re.search(r"\((?:at the end of epoch (\d+)|in epoch (\d+) after batch \d+), "
+                     r"step (\d+)\)", resumed.stdout)
+    assert stop and note, (stopped.stderr, resumed.stdout)
+    assert stop.groups() == (note.group(3), note.group(1), note.group(2)), (stopped.stderr,
+                                                                            resumed.stdout)
 
     # -- an explicit --overwrite replaces a run; nothing else was touched or left behind
     one("train", *FAST, "--quiet", "--out", "runs/loose", "--overwrite")

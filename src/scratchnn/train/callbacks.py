@@ -95,10 +95,11 @@ class ProgressBar(Callback):
 
 class EpochLog(Callback):
     """One line per epoch: its number, the losses and accuracies, the learning rate at its end
-    and how long it took (training and validation)."""
+    and how long it took (training and validation). On stdout, the command's output; the bar
+    and the errors go to stderr."""
 
     def __init__(self, file=None) -> None:
-        self.file = file or sys.stderr
+        self.file = file or sys.stdout
 
     def on_epoch_end(self, trainer, metrics: dict[str, float]) -> None:
         parts = [f"epoch {metrics['epoch']:>3}"]

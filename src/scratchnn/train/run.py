@@ -243,8 +243,8 @@ def run_training(config: TrainConfig, *, progress: bool = True,
     if trainer.resumed is not None:
         meta = trainer.resumed.meta
         where = (f"at the end of epoch {meta['epoch']}" if not meta.get("batch_index") else
-                 f"in epoch {meta['epoch'] + 1}, after batch {meta['batch_index']}")
-        notes.append(f"resumed from {trainer.resumed.path} (step {meta['step']}, {where})")
+                 f"in epoch {meta['epoch'] + 1} after batch {meta['batch_index']}")
+        notes.append(f"resumed from {trainer.resumed.path} ({where}, step {meta['step']})")
         if trainer.resumed.note:
             notes.append(trainer.resumed.note)
     test = trainer.evaluate(dataset.x_test, dataset.y_test)
