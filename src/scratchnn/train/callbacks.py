@@ -126,14 +126,11 @@ class LossExplosion(Callback):
         elif loss > self.factor * self.first:
             from scratchnn.errors import DivergenceError
 
-            kept = ""
-            if getattr(trainer, "last_checkpoint", None) is not None:
-                kept = (f"; the last good checkpoint (step {trainer.last_checkpoint[0]}) is in "
-                        f"{trainer.last_checkpoint[1].parent}")
             raise DivergenceError(
                 f"training diverged at step {trainer.step} (epoch {trainer.epoch + 1}, batch "
                 f"{trainer.batch_index}): the loss reached {loss:.4g}, over {self.factor:g}x "
-                f"its first value {self.first:.4g}; lower the learning rate{kept}")
+                f"its first value {self.first:.4g}; lower the learning rate"
+                f"{trainer.checkpoint_kept()}")
 
     def state_dict(self) -> dict:
         return {"first": self.first}

@@ -143,15 +143,18 @@ class Trainer:
             return
         self._undo.restore(before)
         self.optimizer.zero_grad()
-        kept = ""
-        if self.last_checkpoint is not None:
-            kept = (f"; the last good checkpoint (step {self.last_checkpoint[0]}) is in "
-                    f"{self.last_checkpoint[1].parent}")
         raise DivergenceError(
             f"training diverged at step {self.step + 1} (epoch {self.epoch + 1}, batch "
             f"{self.batch_index + 1}): non-finite values first appeared in {where} (loss "
             f"{loss:.4g}); lower the learning rate, or skip such batches with "
-            f"skip_nonfinite=True (--skip-nonfinite){kept}")
+            f"skip_nonfinite=True (--skip-nonfinite){self.checkpoint_kept()}")
+
+    def checkpoint_kept(self) -> str:
+        """"; the last good checkpoint (step S) is in DIR" for a divergence message, or ""."""
+        if self.last_checkpoint is None:
+            return ""
+        step, path = self.last_checkpoint
+        return f"; the last good checkpoint (step {step}) is in {path.parent}"
 
     def _l2_penalty(self) -> float:
         """The l2_reg term: added to the weight gradients; returned for the loss (0.0 if off)."""
