@@ -24,12 +24,12 @@ one-line ConfigError naming the entry. Reading needs neither Optuna nor Dask.
 
 from __future__ import annotations
 
-import difflib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from scratchnn.errors import ConfigError
+from scratchnn.names import choose
 from scratchnn.train.config import TrainConfig, load_toml, unknown_keys
 
 SAMPLERS = ("tpe", "random", "grid")
@@ -124,9 +124,7 @@ def _param(name: str, entry) -> Param:
         raise ConfigError(f"{where}: expected a table like {{ type = \"loguniform\", low = 1e-4, "
                           f"high = 1e-1 }}, got {entry!r}")
     kind = entry["type"]
-    if kind not in TYPES:
-        raise ConfigError(f"{where}: unknown parameter type {kind!r}{_hint(kind, TYPES)}; "
-                          f"expected one of {', '.join(TYPES)}")
+    choose("parameter type", kind, TYPES, where=f"{where}: ", exact=True)
     required, optional = TYPES[kind]
     _only({k: v for k, v in entry.items() if k != "type"}, required + optional, f"{where} key")
     missing = [k for k in required if k not in entry]
@@ -176,9 +174,7 @@ def _check_settings(spec: SweepSpec) -> None:
             raise ConfigError(f"[sweep]: {key} must be an integer >= 0, got {value!r}")
     for key, valid in (("sampler", SAMPLERS), ("pruner", PRUNERS)):
         value = getattr(spec, key)
-        if value not in valid:
-            raise ConfigError(f"[sweep]: unknown {key} {value!r}{_hint(str(value), valid)}; "
-                              f"expected one of {', '.join(valid)}")
+        choose(key, value, valid, where="[sweep]: ", exact=True)
     if spec.sampler == "grid":
         for param in spec.space:
             param.grid()
@@ -214,14 +210,7 @@ def _table(table: dict, key: str) -> dict:
 
 def _only(table: dict, valid: tuple[str, ...], what: str) -> None:
     for key in table:
-        if key not in valid:
-            raise ConfigError(f"unknown {what} {key!r}{_hint(key, valid)}; expected one of "
-                              f"{', '.join(valid)}")
-
-
-def _hint(word: str, valid) -> str:
-    close = difflib.get_close_matches(word, list(valid), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+        choose(what, key, valid, exact=True)
 
 
 def _frozen(value):
