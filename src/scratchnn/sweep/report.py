@@ -21,7 +21,7 @@ from scratchnn.sweep.space import searched
 from scratchnn.sweep.spec import Param, SweepSpec
 from scratchnn.train.storage import atomic_write_text
 from scratchnn.viz.images import figure_png, plt
-from scratchnn.viz.report import _PAGE, _STYLE, _e, _img, _section
+from scratchnn.viz.report import PAGE, STYLE, escape, image_tag, section
 from scratchnn.viz.table import cell
 
 SECTIONS = ("best", "history", "parallel", "importance", "trials")
@@ -32,16 +32,16 @@ def write_sweep_report(directory: Path, spec: SweepSpec, study) -> Path:
     rows = result_rows(study, spec)
     params = searched(spec.space)
     scored = top_rows(rows, len(rows))
-    body = [f"<h1>Sweep {_e(directory.name)}</h1>",
+    body = [f"<h1>Sweep {escape(directory.name)}</h1>",
             f"<p class='lead'>{_summary(rows, spec)}</p>",
-            _section("best", "Best trials", _table(directory, top_rows(rows, 10), spec)),
-            _section("history", "Optimisation history", _img(history_png(rows), "history")),
-            _section("parallel", "Parallel coordinates",
-                     _img(parallel_png(scored, params), "parallel coordinates")
+            section("best", "Best trials", _table(directory, top_rows(rows, 10), spec)),
+            section("history", "Optimisation history", image_tag(history_png(rows), "history")),
+            section("parallel", "Parallel coordinates",
+                     image_tag(parallel_png(scored, params), "parallel coordinates")
                      if len(scored) >= 2 else "<p>Fewer than two scored trials.</p>"),
-            _section("importance", "Parameter importances", _importance(study)),
-            _section("trials", "Every trial", _table(directory, rows, spec))]
-    page = _PAGE.format(title=_e(f"Sweep {directory.name}"), style=_STYLE + _LINKS,
+            section("importance", "Parameter importances", _importance(study)),
+            section("trials", "Every trial", _table(directory, rows, spec))]
+    page = PAGE.format(title=escape(f"Sweep {directory.name}"), style=STYLE + _LINKS,
                         body="\n".join(body))
     path = directory / layout.REPORT_FILE
     atomic_write_text(path, page)
@@ -128,10 +128,10 @@ def _importance(study) -> str:
     try:
         importances = param_importances(study)
     except (ValueError, RuntimeError) as error:
-        return f"<p>No importances: {_e(one_line(error))}</p>"
+        return f"<p>No importances: {escape(one_line(error))}</p>"
     if not importances:
         return "<p>No parameter varied between the complete trials.</p>"
-    return _img(importance_png(importances), "parameter importances")
+    return image_tag(importance_png(importances), "parameter importances")
 
 
 def _positions(column: list, param: Param | None) -> np.ndarray:
@@ -165,7 +165,7 @@ def _ends(column: list, param: Param | None) -> tuple[str, str]:
 
 def _summary(rows: list[dict], spec: SweepSpec) -> str:
     states = [row["state"] for row in rows]
-    parts = [f"sampler {_e(spec.sampler)}", f"pruner {_e(spec.pruner)}",
+    parts = [f"sampler {escape(spec.sampler)}", f"pruner {escape(spec.pruner)}",
              f"{len(rows)} finished trials ({states.count('complete')} complete, "
              f"{states.count('pruned')} pruned, {states.count('fail')} failed)"]
     best = best_row(rows)
@@ -179,12 +179,12 @@ def _table(directory: Path, rows: list[dict], spec: SweepSpec) -> str:
     if not rows:
         return "<p>No finished trials yet.</p>"
     keys = [c for c in columns(spec) if c != "directory"]
-    head = "".join(f"<th>{_e(k)}</th>" for k in keys) + "<th>report</th>"
+    head = "".join(f"<th>{escape(k)}</th>" for k in keys) + "<th>report</th>"
     body = []
     for row in rows:
-        cells = "".join(f"<td>{_e(cell(row.get(k)))}</td>" for k in keys)
+        cells = "".join(f"<td>{escape(cell(row.get(k)))}</td>" for k in keys)
         report = f"{row.get('directory')}/report.html" if row.get("directory") else None
-        link = (f"<a href='{_e(report)}'>trial {row['trial']}</a>"
+        link = (f"<a href='{escape(report)}'>trial {row['trial']}</a>"
                 if report and (directory / report).is_file() else "-")
         body.append(f"<tr>{cells}<td>{link}</td></tr>")
     return f"<table class='trials'><tr>{head}</tr>{''.join(body)}</table>"

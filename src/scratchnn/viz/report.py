@@ -61,25 +61,25 @@ def render_report(content: ReportContent) -> str:
     y_pred = content.probabilities.argmax(axis=1)
     confusion = confusion_matrix(content.y_true, y_pred, len(content.classes))
     body = [
-        f"<h1>{_e(content.title)}</h1>",
+        f"<h1>{escape(content.title)}</h1>",
         f"<p class='lead'>{_summary(content)}</p>",
-        _section("about", "This run", _about(content)),
+        section("about", "This run", _about(content)),
         "<div class='columns'>",
-        _section("metrics", "Final metrics", _metrics(content)),
-        _section("configuration", "Configuration", _configuration(content)),
+        section("metrics", "Final metrics", _metrics(content)),
+        section("configuration", "Configuration", _configuration(content)),
         "</div>",
-        _section("curves", "Loss, accuracy and learning rate", _curves(content)),
-        _section("confusion", "Confusion matrix (test set)",
-                 _img(confusion_png(confusion, content.classes), "confusion matrix")
+        section("curves", "Loss, accuracy and learning rate", _curves(content)),
+        section("confusion", "Confusion matrix (test set)",
+                 image_tag(confusion_png(confusion, content.classes), "confusion matrix")
                  + "<p class='note'>Rows: true class; columns: predicted class. Colour: the "
                    "fraction of the row.</p>"),
-        _section("per-class", "Precision and recall per class (test set)",
+        section("per-class", "Precision and recall per class (test set)",
                  _per_class(confusion, content.classes)),
-        _section("misclassified", "Misclassified test images",
+        section("misclassified", "Misclassified test images",
                  _misclassified(content, y_pred)),
-        _section("weights", "First-layer weights", _weights(content)),
+        section("weights", "First-layer weights", _weights(content)),
     ]
-    return _PAGE.format(title=_e(content.title), style=_STYLE, body="\n".join(body))
+    return PAGE.format(title=escape(content.title), style=STYLE, body="\n".join(body))
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:
@@ -153,7 +153,7 @@ def _epoch_axis(ax, last: float, start: float = 0.5) -> None:
 # -- sections -----------------------------------------------------------------------------------
 
 def _summary(content: ReportContent) -> str:
-    parts = [f"{_e(str(content.config.get(k)))}" for k in ("dataset", "model")
+    parts = [f"{escape(str(content.config.get(k)))}" for k in ("dataset", "model")
              if k in content.config]
     accuracy = content.test.get("accuracy")
     if accuracy is not None:
@@ -162,18 +162,19 @@ def _summary(content: ReportContent) -> str:
 
 
 def _about(content: ReportContent) -> str:
-    rows = "".join(f"<tr><th>{_e(k)}</th><td><code>{_e(v)}</code></td></tr>"
-                   if k in ("command", "doctor") else f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>"
+    rows = "".join(f"<tr><th>{escape(k)}</th><td><code>{escape(v)}</code></td></tr>"
+                   if k in ("command", "doctor")
+                   else f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>"
                    for k, v in content.about.items())
     return f"<table class='kv'>{rows}</table>"
 
 
 def _configuration(content: ReportContent) -> str:
-    rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(cell(v))}</td></tr>"
+    rows = "".join(f"<tr><th>{escape(k)}</th><td>{escape(cell(v))}</td></tr>"
                    for k, v in content.config.items())
     return (f"<table class='kv'>{rows}</table>"
             f"<p>{content.num_parameters:,} parameters</p>"
-            f"<pre>{_e(content.model_text)}</pre>")
+            f"<pre>{escape(content.model_text)}</pre>")
 
 
 def _metrics(content: ReportContent) -> str:
@@ -194,7 +195,7 @@ def _metrics(content: ReportContent) -> str:
             rows.append(("best val acc", f"{best['val_acc']:.4f} (epoch {int(best['epoch'])})"))
         seconds = sum(row.get("seconds", 0.0) for row in content.epochs)
         rows.append(("training time (sum of the epochs)", f"{seconds:.1f} s"))
-    body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(cell(v))}</td></tr>" for k, v in rows)
+    body = "".join(f"<tr><th>{escape(k)}</th><td>{escape(cell(v))}</td></tr>" for k, v in rows)
     return f"<table class='kv'>{body}</table>"
 
 
@@ -202,7 +203,7 @@ def _curves(content: ReportContent) -> str:
     curves = dict(content.curves or epoch_curves(content.epochs))
     if content.learning_rate is not None:
         curves["learning rate"] = learning_rate_png(*content.learning_rate)
-    return "<div class='row'>" + "".join(_img(png, title) for title, png in curves.items()) \
+    return "<div class='row'>" + "".join(image_tag(png, title) for title, png in curves.items()) \
         + "</div>"
 
 
@@ -217,10 +218,10 @@ def _per_class(confusion: np.ndarray, classes: Sequence[str]) -> str:
         precision = right / int(predicted[i]) if predicted[i] else math.nan
         wrong = confusion[i].copy()
         wrong[i] = 0
-        confused = (f"{_e(classes[int(wrong.argmax())])} ({int(wrong.max())})"
+        confused = (f"{escape(classes[int(wrong.argmax())])} ({int(wrong.max())})"
                     if wrong.max() > 0 else "-")
         width = 0 if math.isnan(recall) else round(100 * recall)
-        rows.append(f"<tr><td>{_e(name)}</td><td class='n'>{total}</td><td class='n'>{right}"
+        rows.append(f"<tr><td>{escape(name)}</td><td class='n'>{total}</td><td class='n'>{right}"
                     f"</td><td class='n'>{cell(precision)}</td><td class='n'>{cell(recall)}"
                     f"</td><td><div class='bar' style='width:{width}%'></div></td>"
                     f"<td>{confused}</td></tr>")
@@ -246,8 +247,8 @@ def _misclassified(content: ReportContent, y_pred: np.ndarray) -> str:
         png = png_bytes(picture, vmin=low, vmax=high)
         predicted, true = content.classes[y_pred[i]], content.classes[content.y_true[i]]
         p = content.probabilities[i, y_pred[i]]
-        figures.append(f"<figure>{_img(png, f'test image {i}', scale_to=84)}<figcaption>"
-                       f"predicted <b>{_e(predicted)}</b> {p:.0%}<br>true {_e(true)}"
+        figures.append(f"<figure>{image_tag(png, f'test image {i}', scale_to=84)}<figcaption>"
+                       f"predicted <b>{escape(predicted)}</b> {p:.0%}<br>true {escape(true)}"
                        f"</figcaption></figure>")
     return (f"<p>{len(wrong)} of {len(content.y_true)} test images are misclassified; the "
             f"{len(shown)} the model was most sure about:</p>"
@@ -256,33 +257,33 @@ def _misclassified(content: ReportContent, y_pred: np.ndarray) -> str:
 
 def _weights(content: ReportContent) -> str:
     if content.weights is None:
-        return f"<p>{_e(content.weights_caption or 'No image-shaped first-layer weights.')}</p>"
-    return (_img(content.weights, "first-layer weights", scale_to=720)
-            + f"<p class='note'>{_e(content.weights_caption)}</p>")
+        return f"<p>{escape(content.weights_caption or 'No image-shaped first-layer weights.')}</p>"
+    return (image_tag(content.weights, "first-layer weights", scale_to=720)
+            + f"<p class='note'>{escape(content.weights_caption)}</p>")
 
 
 # -- HTML helpers -------------------------------------------------------------------------------
 
-def _e(text: str) -> str:
+def escape(text: str) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _section(anchor: str, title: str, inner: str) -> str:
-    return f"<section id='{anchor}'><h2>{_e(title)}</h2>\n{inner}\n</section>"
+def section(anchor: str, title: str, inner: str) -> str:
+    return f"<section id='{anchor}'><h2>{escape(title)}</h2>\n{inner}\n</section>"
 
 
-def _img(png: bytes, alt: str, scale_to: int | None = None) -> str:
+def image_tag(png: bytes, alt: str, scale_to: int | None = None) -> str:
     """An <img> with the PNG inline; tiny pictures are enlarged (pixelated) to ~scale_to px."""
     width, height = png_size(png)
     if scale_to and width < scale_to:
         factor = max(1, scale_to // width)
         width, height = width * factor, height * factor
-        return (f"<img class='px' alt='{_e(alt)}' width='{width}' height='{height}' "
+        return (f"<img class='px' alt='{escape(alt)}' width='{width}' height='{height}' "
                 f"src='{data_uri(png)}'>")
-    return f"<img alt='{_e(alt)}' width='{width}' height='{height}' src='{data_uri(png)}'>"
+    return f"<img alt='{escape(alt)}' width='{width}' height='{height}' src='{data_uri(png)}'>"
 
 
-_STYLE = """
+STYLE = """
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #222;
        max-width: 1120px; margin: 24px auto; padding: 0 20px; }
 h1 { margin-bottom: 0; } h2 { border-bottom: 1px solid #ddd; padding-bottom: 4px; }
@@ -305,7 +306,7 @@ figure img { border: 1px solid #ccc; }
 .note { color: #666; font-size: 13px; }
 """
 
-_PAGE = """<!DOCTYPE html>
+PAGE = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
