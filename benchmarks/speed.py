@@ -124,7 +124,9 @@ def main() -> None:
             print(f"round {round_ + 1} of {args.rounds} done", file=sys.stderr)
         ours_threads = best[("scratchnn", nets[0])]["threads"]["scratchnn"]
         torch_threads = best[("torch", nets[0])]["threads"]
-        print(f"threads: scratchnn {ours_threads} (+ BLAS), torch {torch_threads['torch']} "
+        wait = best[("scratchnn", nets[0])]["threads"].get("blas_wait", "default")
+        print(f"threads: scratchnn {ours_threads} (+ BLAS, OPENBLAS_THREAD_TIMEOUT {wait}), "
+              f"torch {torch_threads['torch']} "
               f"(torch {torch_threads['version']}); best median of {args.rounds} fresh "
               f"processes each, alternating")
         print(f"{'network':44s} {'scratchnn':>10s} {'PyTorch':>10s}  ratio")

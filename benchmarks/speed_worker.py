@@ -3,6 +3,8 @@
     python benchmarks/speed_worker.py gemm
     python benchmarks/speed_worker.py {scratchnn,torch} NET BATCHES.npz --steps S [--layers]
 
+The scratchnn side imports scratchnn before NumPy, as the `scratchnn` command does, so
+OpenBLAS's idle threads wait as scratchnn sets them to (scratchnn/_blas_wait.py). It
 prints one JSON line: the median training-step time (forward, backward, Adam; float32), the
 threads used, and with --layers the median forward and backward time of every layer. The torch
 side imports neither scratchnn nor anything else that starts a second thread pool.
@@ -12,10 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
 
+if sys.argv[1:2] == ["scratchnn"]:
+    import scratchnn  # noqa: F401  before NumPy, as the `scratchnn` command (scratchnn/_blas_wait.py)
 import numpy as np
 from machine import blas_info, gemm
 
@@ -56,7 +61,8 @@ def scratchnn_run(net: str, x, y, steps: int, layers: bool) -> dict:
         model.backward_params(loss_fn.backward())        # as the Trainer does
         optimizer.step()
     result = {"step_ms": timed_median(step, steps), "gemm_flops": gemm_flops(model, x),
-              "threads": {"scratchnn": num_threads(), "blas": blas_info()}}
+              "threads": {"scratchnn": num_threads(), "blas": blas_info(),
+                          "blas_wait": os.environ.get("OPENBLAS_THREAD_TIMEOUT", "default")}}
     if layers:
         result["layers"] = scratchnn_layers(model, loss_fn, x, y, steps)
     return result

@@ -13,6 +13,7 @@ gradcheck) and the tools (doctor, experiments, compat, sweep, onnx, serve) load 
 import importlib
 
 from scratchnn import _startup  # noqa: F401  (first: Ctrl-C while the command starts)
+from scratchnn._blas_wait import set_default as _set_blas_wait
 from scratchnn.errors import (
     ConfigError,
     DataError,
@@ -22,6 +23,8 @@ from scratchnn.errors import (
 )
 
 __version__ = "0.1.0"
+
+_set_blas_wait()   # before anything loads NumPy and with it OpenBLAS
 
 # The core and the tools are imported on first attribute access (PEP 562): `import scratchnn`
 # itself loads nothing heavy, so `scratchnn --help` answers at once.
