@@ -3,6 +3,10 @@ trial that fails (divergence, bad data) is a failed outcome with its reason, not
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 from scratchnn.sweep.trial import TrialJob, run_trial
 
 DIGITS = {"dataset": "digits", "epochs": 1, "hidden_sizes": [8], "dropout": 0.0}
@@ -26,3 +30,30 @@ def test_missing_data_fails_the_trial_with_the_reason(tmp_path):
     outcome = run_trial(TrialJob(2, {**DIGITS, "dataset": str(tmp_path / "none.npz")}))
     assert outcome.state == "fail" and "DataError" in outcome.reason
     assert str(tmp_path / "none.npz") in outcome.reason
+
+
+PAGE_FAULTS = """
+import resource, numpy as np
+from scratchnn.sweep.trial import reuse_freed_memory
+
+def faults():
+    start = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(50):
+        np.ones(1 << 20, np.float32).sum()        # 4 MiB, freed at once
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - start
+
+before = faults()
+reuse_freed_memory()
+faults()                                          # the first array settles on the heap
+print(before, faults())
+"""
+
+
+def test_a_trial_keeps_freed_memory_although_dask_workers_start_with_a_trim_threshold():
+    """Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536: every array then comes from fresh pages
+    (page faults on each use). After reuse_freed_memory() they come from the heap again."""
+    env = {**os.environ, "MALLOC_TRIM_THRESHOLD_": "65536"}
+    done = subprocess.run([sys.executable, "-c", PAGE_FAULTS], env=env, capture_output=True,
+                          text=True, check=True)
+    before, after = map(int, done.stdout.split())
+    assert before > 50 * 500 and after < before / 20, (before, after)

@@ -26,7 +26,8 @@ from scratchnn.sweep.spec import SweepSpec
 from scratchnn.sweep.trial import TrialJob, TrialOutcome, answers_queue, reports_queue, run_trial
 
 STUDY_NAME = "sweep"
-POLL_SECONDS = 0.1
+POLL_SECONDS = 0.1          # between looks for pruning reports
+WAIT_SECONDS = 1.0          # at most between looks at the cluster without pruning
 
 
 @dataclass
@@ -77,7 +78,10 @@ class Driver:
                 self._submit(trial, suggest(trial, self.spec.space))
             if not self.running:
                 break
-            self._answer(reports)
+            if self.spec.pruner == "none":
+                self._wait()                    # nothing to answer: sleep until a trial ends
+            else:
+                self._answer(reports)
             for future in [f for f in self.running if f.done()]:
                 self._finish(future)
 
@@ -107,6 +111,16 @@ class Driver:
         future = self.client.submit(run_trial, job, key=f"{self.channel}-trial-{trial.number}",
                                     pure=False)
         self.running[future] = trial
+
+    def _wait(self) -> None:
+        """Block (no polling: the workers get the cores) until a running trial ends or
+        WAIT_SECONDS pass."""
+        from distributed import wait
+
+        try:
+            wait(list(self.running), timeout=WAIT_SECONDS, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            pass
 
     def _answer(self, reports) -> None:
         """Report each epoch's val_acc to its trial and tell the worker whether to stop."""

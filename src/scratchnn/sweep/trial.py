@@ -10,6 +10,8 @@ the trial waits for the driver's answer: continue, or stop here (pruned).
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import shutil
 import tempfile
 import time
@@ -23,6 +25,7 @@ from scratchnn.errors import one_line
 from scratchnn.train.callbacks import Callback
 from scratchnn.train.config import TrainConfig
 
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3      # glibc's mallopt parameters
 DECISION_TIMEOUT = 120.0    # seconds a trial waits for the driver's pruning decision
 POLL_SECONDS = 0.02
 
@@ -53,6 +56,7 @@ def run_trial(job: TrialJob) -> TrialOutcome:
     itself (divergence, bad data, a bug) is a failed outcome with the reason, not an exception."""
     from scratchnn.train.run import run_training  # matplotlib: only on workers
 
+    reuse_freed_memory()
     started, worker = time.perf_counter(), _worker_name()
     reporter = PruningReporter(job.channel, job.number) if job.channel else None
     directory = Path(tempfile.mkdtemp(prefix=f"scratchnn-trial-{job.number:03d}-"))
@@ -72,6 +76,24 @@ def run_trial(job: TrialJob) -> TrialOutcome:
                             files=read_files(directory))
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def reuse_freed_memory() -> None:
+    """Let glibc's malloc keep freed memory for the next training step.
+
+    Dask's nanny starts each worker with MALLOC_TRIM_THRESHOLD_=65536: glibc then hands freed
+    memory back to the system at once and serves every array over 128 KiB from fresh pages, so
+    each training step page-faults through all its arrays again (a 3-epoch MLP trial measured
+    36 s instead of 21 s). This restores glibc's own limits for a long-running process: arrays
+    up to 32 MiB come from the heap, and up to 64 MiB of free heap is kept. Nothing to do with
+    another C library (no mallopt).
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(M_MMAP_THRESHOLD, 32 << 20)
+        libc.mallopt(M_TRIM_THRESHOLD, 64 << 20)
+    except (OSError, AttributeError):
+        pass
 
 
 class PruningReporter(Callback):
