@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from types import SimpleNamespace
 
 from scratchnn.sweep.trial import TrialJob, run_trial
 
@@ -57,3 +58,27 @@ def test_a_trial_keeps_freed_memory_although_dask_workers_start_with_a_trim_thre
                           text=True, check=True)
     before, after = map(int, done.stdout.split())
     assert before > 50 * 500 and after < before / 20, (before, after)
+
+
+class _Future:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def result(self):
+        raise self.error
+
+
+def test_a_trial_whose_worker_died_also_on_retry_is_a_failed_trial_with_the_reason():
+    """Dask gives up on a task after its retry limit (KilledWorker): the trial fails, with why;
+    any other task error too. The sweep itself goes on."""
+    from distributed import KilledWorker
+
+    from scratchnn.sweep.driver import _outcome
+
+    last_worker = SimpleNamespace(address="tcp://127.0.0.1:4242")
+    died = _outcome(_Future(KilledWorker("trial-7", last_worker, 3)), 7)
+    assert (died.number, died.state) == (7, "fail")
+    assert died.reason.startswith("the worker running it died, also on retry (KilledWorker: "
+                                  "Attempted to run task 'trial-7' on 4 different workers")
+    broken = _outcome(_Future(MemoryError("out of memory")), 8)
+    assert (broken.state, broken.reason) == ("fail", "MemoryError: out of memory")
