@@ -109,7 +109,6 @@ def add_evaluate_command(commands) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from scratchnn.losses import SoftmaxCrossEntropy
     from scratchnn.train import Run
     from scratchnn.train.evaluate import evaluate
     from scratchnn.train.predict import require_input_shape
@@ -118,7 +117,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     model, dataset = run.load_model(), run.load_dataset(args.dataset)
     name = args.dataset or run.dataset_name
     require_input_shape(run, dataset.x_test.shape[1:], name)
-    result = evaluate(model, SoftmaxCrossEntropy(), dataset.x_test, dataset.y_test, run.prepare)
+    result = evaluate(model, run.loss(), dataset.x_test, dataset.y_test, run.prepare)
     result = {"dataset": name, "split": "test", **result}
     if args.json:
         print(json.dumps(result))

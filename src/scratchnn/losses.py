@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from scratchnn import functional as F
-from scratchnn.errors import ShapeError
+from scratchnn.errors import ConfigError, ShapeError
 from scratchnn.labels import check_labels
 
 
@@ -41,6 +41,10 @@ class SoftmaxCrossEntropy(_Loss):
     """Softmax followed by cross-entropy, fused and computed with log-sum-exp (finite for logits
     of 1e4). Labels: int (N,) or one-hot / probability rows (N, C). Gradient (softmax - onehot) / N.
 
+    label_smoothing = e (torch's CrossEntropyLoss(label_smoothing=e)): the target rows become
+    (1 - e) * rows + e / C, so the gradient is (softmax - smoothed rows) / N and the loss
+    includes the e / C share of every class.
+
     >>> loss_fn = SoftmaxCrossEntropy()
     >>> round(loss_fn.forward(np.zeros((2, 4)), np.array([0, 3])), 4)   # uniform: ln 4
     1.3863
@@ -48,13 +52,37 @@ class SoftmaxCrossEntropy(_Loss):
     [-0.375, 0.125, 0.125, 0.125]
     """
 
+    def __init__(self, label_smoothing: float = 0.0) -> None:
+        super().__init__()
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ConfigError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
+        self.label_smoothing = label_smoothing
+
     def forward(self, scores: np.ndarray, labels: np.ndarray) -> float:
         labels = _scores_and_labels(scores, labels, "SoftmaxCrossEntropy")
+        if self.label_smoothing:
+            labels = smoothed(labels, scores.shape[1], self.label_smoothing, scores.dtype)
         loss, self._cache = F.softmax_cross_entropy_forward(scores, labels)
         return loss
 
     def backward(self) -> np.ndarray:
         return F.softmax_cross_entropy_backward(self._saved())
+
+    def __repr__(self) -> str:
+        smoothing = f"label_smoothing={self.label_smoothing}" if self.label_smoothing else ""
+        return f"SoftmaxCrossEntropy({smoothing})"
+
+
+def smoothed(labels: np.ndarray, classes: int, smoothing: float, dtype) -> np.ndarray:
+    """Int labels (N,) or rows (N, C) -> rows (1 - smoothing) * one-hot/rows + smoothing / C."""
+    if labels.ndim == 1:
+        rows = np.zeros((len(labels), classes), dtype)
+        rows[np.arange(len(labels)), labels] = 1
+    else:
+        rows = labels.astype(dtype)            # a copy: the caller's rows stay as they are
+    rows *= 1.0 - smoothing                    # in place: stays in the scores' dtype
+    rows += smoothing / classes
+    return rows
 
 
 class MulticlassHinge(_Loss):

@@ -111,7 +111,7 @@ def run_doctor(args: argparse.Namespace) -> int:
     n = min(args.samples, len(dataset.x_train))
     subset = np.sort(rng.choice(len(dataset.x_train), n, replace=False))
     x, y = prepare(dataset.x_train[subset]), dataset.y_train[subset]
-    report = doctor(model.train(), SoftmaxCrossEntropy(), x, y, lr=config.lr,
+    report = doctor(model.train(), SoftmaxCrossEntropy(config.label_smoothing), x, y, lr=config.lr,
                     optimizer=config.optimizer, batch_size=config.batch_size, samples=n,
                     seed=config.seed, weight_decay=config.weight_decay,
                     held_out=_test_set(dataset, prepare, n, rng),

@@ -95,6 +95,9 @@ class TrainConfig:
     l2_reg: float = setting(0.0, "the course-style L2 term: adds l2_reg/2 * sum ||W||^2 over the "
                             "weight matrices to the loss (CS231n's reg, the book's "
                             "weight_decay_lambda)", metavar="X")
+    label_smoothing: float = setting(0.0, "trains towards (1 - X) * the label + X spread over "
+                                     "all classes, as torch's CrossEntropyLoss (the reported "
+                                     "losses include it)", metavar="X")
     # model options (None: the preset's default)
     hidden_sizes: tuple[int, ...] | None = setting(
         None, "hidden layer sizes", unset="the preset's; mlp 512,256", metavar="N,N",
@@ -161,6 +164,8 @@ class TrainConfig:
         for name in ("weight_decay", "l2_reg"):
             if getattr(self, name) is not None and not 0 <= getattr(self, name) < math.inf:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
         if not 0.0 <= self.val_fraction < 1.0:
             raise ConfigError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
         if self.image_size is not None and (len(self.image_size) != 2

@@ -17,7 +17,6 @@ from scratchnn.data.dataset import Dataset
 from scratchnn.data.registry import describe_source
 from scratchnn.errors import ScratchnnError
 from scratchnn.functional.losses import softmax
-from scratchnn.losses import SoftmaxCrossEntropy
 from scratchnn.parameter import Parameter
 from scratchnn.train.evaluate import predict_scores
 from scratchnn.train.rundir import Run
@@ -38,7 +37,7 @@ def write_report(directory: str | Path, *, dataset: Dataset | None = None) -> Pa
     if dataset is None:
         dataset = run.load_dataset(as_trained=True)
     scores = predict_scores(model, dataset.x_test, run.prepare)
-    loss = SoftmaxCrossEntropy().forward(scores, dataset.y_test)
+    loss = run.loss().forward(scores, dataset.y_test)
     probabilities = softmax(scores.astype(np.float64))
     accuracy = float(np.mean(probabilities.argmax(axis=1) == dataset.y_test))
 

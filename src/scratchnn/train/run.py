@@ -150,14 +150,16 @@ def _check_sizes(config: TrainConfig, n_train: int, validation) -> None:
 
 def make_trainer(config: TrainConfig, model, **kwargs) -> Trainer:
     """The Trainer, optimizer and schedule `config` asks for, on `model`. The optimizer gets
-    config.weight_decay (None: its own default), the Trainer config.l2_reg. kwargs: the run's
+    config.weight_decay (None: its own default), the Trainer config.l2_reg and the loss
+    config.label_smoothing. kwargs: the run's
     own Trainer arguments (callbacks, preprocess, augment, checkpoint_dir)."""
     optimizer = optim.make_optimizer(config.optimizer, model.parameters(), lr=config.lr,
                                      weight_decay=config.weight_decay)
     schedule = optim.make_schedule(config.schedule, config.lr, config.epochs,
                                    warmup_epochs=config.warmup_epochs)
-    return Trainer(model, SoftmaxCrossEntropy(), optimizer, batch_size=config.batch_size,
-                   schedule=schedule, seed=config.seed, keep_best=config.keep_best,
+    return Trainer(model, SoftmaxCrossEntropy(config.label_smoothing), optimizer,
+                   batch_size=config.batch_size, schedule=schedule, seed=config.seed,
+                   keep_best=config.keep_best,
                    l2_reg=config.l2_reg, checkpoint_every=config.checkpoint_every,
                    skip_nonfinite=config.skip_nonfinite, **kwargs)
 

@@ -129,6 +129,13 @@ class Run:
             self._model, self.meta = load_model(self.model_path)
         return self._model
 
+    def loss(self):
+        """The run's loss, SoftmaxCrossEntropy with its label_smoothing: the losses a run
+        reports (training, validation, test, its report, evaluate) are all of this one."""
+        from scratchnn.losses import SoftmaxCrossEntropy
+
+        return SoftmaxCrossEntropy(float(self.config.get("label_smoothing", 0.0)))
+
     @property
     def preprocessing(self) -> Callable[[np.ndarray], np.ndarray] | None:
         """The fitted preprocessing stored with the model; None when it has none."""
