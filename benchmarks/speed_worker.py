@@ -127,14 +127,15 @@ def torch_model(net: str):
         return nn.Sequential(nn.Conv2d(1, 30, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                              nn.Linear(30 * 12 * 12, 100), nn.ReLU(), nn.Linear(100, 10))
     channels, hidden, dropout = ((32, 64), 128, 0.5) if net == "convnet" else \
-        ((32, 64, 128), 256, 0.3)
+        ((32, 64, 128), 256, 0.0)
     layers, size = [], 28
     for c_in, c_out in zip((1, *channels[:-1]), channels, strict=True):
         layers += [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out),
                    nn.ReLU(), nn.MaxPool2d(2)]
         size //= 2
-    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(channels[-1] * size * size, hidden),
-                         nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 10))
+    layers += [nn.Flatten(), nn.Linear(channels[-1] * size * size, hidden), nn.ReLU()]
+    return nn.Sequential(*layers, *([nn.Dropout(dropout)] if dropout else []),
+                         nn.Linear(hidden, 10))
 
 
 def torch_run(net: str, x, y, steps: int, layers: bool, threads: int | None) -> dict:

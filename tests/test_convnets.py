@@ -48,15 +48,15 @@ def test_three_layer_convnet_is_cs231ns_network(rng):
     assert (model[4].in_features, model[4].out_features) == (32 * 16 * 16, 100)
 
 
-def test_cnn_is_three_batchnorm_conv_blocks_and_a_dropout_classifier(rng):
+def test_cnn_is_three_batchnorm_conv_blocks_and_a_classifier_without_dropout(rng):
     model = models.build("cnn", (1, 28, 28), 10, rng=rng)
     block = [Conv2d, BatchNorm2d, ReLU, MaxPool2d]
-    assert layer_types(model) == block * 3 + [Flatten, Linear, ReLU, Dropout, Linear]
+    assert layer_types(model) == block * 3 + [Flatten, Linear, ReLU, Linear]
     assert [model[i].weight.shape for i in (0, 4, 8)] == [(32, 1, 3, 3), (64, 32, 3, 3),
                                                           (128, 64, 3, 3)]
     assert model[0].bias is None                 # batch norm's beta does its job
     assert (model[13].in_features, model[13].out_features) == (128 * 3 * 3, 256)
-    assert model[15].p == 0.3
+    assert layer_types(models.build("cnn", (1, 28, 28), 10, rng=rng, dropout=0.3))[15] is Dropout
 
 
 def test_the_two_block_network_of_the_speed_benchmark(rng):
@@ -66,23 +66,26 @@ def test_the_two_block_network_of_the_speed_benchmark(rng):
     assert (model[9].in_features, model[9].out_features) == (64 * 7 * 7, 128)
 
 
-@pytest.mark.parametrize("argv, epochs", [
-    (["train", "--model", "cnn"], 10),                  # the preset's own default
-    (["train", "--model", "cnn", "--epochs", "3"], 3),  # a flag wins
-    (["train", "--model", "mlp"], 20),                  # TrainConfig's default
+@pytest.mark.parametrize("argv, epochs, optimizer, augment", [
+    (["train", "--model", "cnn"], 20, "adamw", True),        # the preset's own defaults
+    (["train", "--model", "cnn", "--epochs", "3", "--optimizer", "adam", "--no-augment"],
+     3, "adam", False),                                      # flags win
+    (["train", "--model", "mlp"], 20, "adam", False),        # TrainConfig's defaults
 ])
-def test_scratchnn_train_uses_the_presets_training_defaults_unless_told_otherwise(argv, epochs):
+def test_scratchnn_train_uses_the_presets_training_defaults_unless_told_otherwise(
+        argv, epochs, optimizer, augment):
     from scratchnn.cli import _parser
     from scratchnn.cli_train import _train_config
 
-    assert _train_config(_parser().parse_args(argv)).epochs == epochs
+    config = _train_config(_parser().parse_args(argv))
+    assert (config.epochs, config.optimizer, config.augment) == (epochs, optimizer, augment)
 
 
 def test_a_config_file_setting_epochs_wins_over_the_presets_default(tmp_path):
     from scratchnn.cli import _parser
     from scratchnn.cli_train import _train_config
 
-    for text, epochs in (('model = "cnn"\nepochs = 20\n', 20), ('model = "cnn"\n', 10)):
+    for text, epochs in (('model = "cnn"\nepochs = 5\n', 5), ('model = "cnn"\n', 20)):
         (tmp_path / "c.toml").write_text(text)
         args = _parser().parse_args(["train", "--config", str(tmp_path / "c.toml")])
         assert _train_config(args).epochs == epochs

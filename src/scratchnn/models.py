@@ -188,11 +188,11 @@ def convnet(input_shape: Sequence[int] = (1, 28, 28), channels: Sequence[int] = 
 
 
 def cnn(input_shape: Sequence[int] = (1, 28, 28), output_size: int = 10, *,
-        hidden_sizes: Sequence[int] = (256,), batchnorm: bool = True, dropout: float = 0.3,
+        hidden_sizes: Sequence[int] = (256,), batchnorm: bool = True, dropout: float = 0.0,
         weight_init: str | float = "he", rng: np.random.Generator | None = None) -> Sequential:
     """The strongest preset for Fashion-MNIST within the time budget (README): a convnet of three
-    blocks, 32, 64 and 128 channels, then affine 256 - ReLU - dropout 0.3 - affine. It trains for
-    10 epochs by default (TRAIN_DEFAULTS).
+    blocks, 32, 64 and 128 channels, then affine 256 - ReLU - affine. No dropout: it trains with
+    augmentation instead, AdamW and 20 epochs (TRAIN_DEFAULTS).
     """
     return convnet(input_shape, (32, 64, 128), hidden_sizes, output_size, batchnorm=batchnorm,
                    dropout=dropout, weight_init=weight_init, rng=rng)
@@ -220,7 +220,8 @@ PRESETS: dict[str, Preset] = {
 # Training settings a preset comes with: `scratchnn train --model NAME` uses them wherever
 # neither the --config file nor a flag sets them.
 TRAIN_DEFAULTS: dict[str, dict[str, object]] = {
-    "cnn": {"epochs": 10},
+    "cnn": {"epochs": 20, "optimizer": "adamw", "lr": 2e-3, "weight_decay": 0.05,
+            "warmup_epochs": 1.0, "augment": True},
 }
 
 

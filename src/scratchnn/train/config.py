@@ -63,6 +63,12 @@ def _preset_epochs() -> str:
     return f"; a preset may bring its own: {own}" if own else ""
 
 
+def _preset_settings() -> str:
+    own = "; ".join(f"{name} trains with " + ", ".join(f"{k} {v}" for k, v in d.items())
+                    for name, d in models.TRAIN_DEFAULTS.items())
+    return f" (unless told otherwise, {own})" if own else ""
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Every setting of a training run (`scratchnn train --print-config` lists them all)."""
@@ -70,7 +76,8 @@ class TrainConfig:
     dataset: str = setting(
         "fashion-mnist", "fashion-mnist, mnist, cifar10, digits or a path: an .npz, a .csv or a "
         "folder of class folders of images (see `scratchnn datasets`)", metavar="NAME|PATH")
-    model: str = setting("mlp", "the network preset", choices=models.PRESETS, metavar="NAME")
+    model: str = setting("mlp", "the network preset" + _preset_settings(),
+                         choices=models.PRESETS, metavar="NAME")
     optimizer: str = setting("adam", "the update rule", choices=OPTIMIZERS, metavar="NAME")
     lr: float = setting(1e-3, "the (peak) learning rate", metavar="X")
     epochs: int = setting(20, "passes over the training set" + _preset_epochs(), metavar="N")
