@@ -28,6 +28,7 @@ from pathlib import Path
 from scratchnn import models
 from scratchnn.data.transforms import PREPROCESS
 from scratchnn.errors import ConfigError
+from scratchnn.losses import SoftmaxCrossEntropy
 from scratchnn.names import choose
 from scratchnn.optim import OPTIMIZERS
 from scratchnn.optim.schedules import SCHEDULES
@@ -57,12 +58,6 @@ def setting(default, help: str, *, unset: str = "", flag: bool = True,
         "choices": None if choices is None else tuple(choices), "resumable": resumable})
 
 
-def _preset_epochs() -> str:
-    own = ", ".join(f"{name} {d['epochs']}" for name, d in models.TRAIN_DEFAULTS.items()
-                    if "epochs" in d)
-    return f"; a preset may bring its own: {own}" if own else ""
-
-
 def _preset_settings() -> str:
     own = "; ".join(f"{name} trains with " + ", ".join(f"{k} {v}" for k, v in d.items())
                     for name, d in models.TRAIN_DEFAULTS.items())
@@ -80,7 +75,8 @@ class TrainConfig:
                          choices=models.PRESETS, metavar="NAME")
     optimizer: str = setting("adam", "the update rule", choices=OPTIMIZERS, metavar="NAME")
     lr: float = setting(1e-3, "the (peak) learning rate", metavar="X")
-    epochs: int = setting(20, "passes over the training set" + _preset_epochs(), metavar="N")
+    epochs: int = setting(20, "passes over the training set (a preset may bring its own: see "
+                          "--model)", metavar="N")
     batch_size: int = setting(128, "samples per training step", metavar="N")
     seed: int = setting(0, "seeds the validation split, the weights, dropout and the batch order",
                         metavar="N")
@@ -171,8 +167,7 @@ class TrainConfig:
         for name in ("weight_decay", "l2_reg"):
             if getattr(self, name) is not None and not 0 <= getattr(self, name) < math.inf:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if not 0.0 <= self.label_smoothing < 1.0:
-            raise ConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        SoftmaxCrossEntropy(self.label_smoothing)      # the loss checks its own range
         if not 0.0 <= self.val_fraction < 1.0:
             raise ConfigError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
         if self.image_size is not None and (len(self.image_size) != 2
