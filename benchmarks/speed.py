@@ -5,7 +5,7 @@ pixels if the dataset is not installed) for four networks:
   mlp             MLP 784-100-100-100-100-10, batch 128
   simple-convnet  SimpleConvNet: conv 30@5x5 - ReLU - pool - affine 100 - ReLU - affine, batch 100
   convnet         models.ConvNet(): two conv3x3-BN-ReLU-pool blocks (32, 64) - 128 - 10, batch 128
-  cnn             the `cnn` preset: three blocks (32, 64, 128) - 256 - dropout - 10, batch 128
+  cnn             the `cnn` preset: three blocks (32, 64, 128) - 256 - 10 (no dropout), batch 128
 
 Each measurement is a new process (benchmarks/speed_worker.py) timing one library alone: in one
 process NumPy's OpenBLAS threads and torch's OpenMP threads spin against each other. The
