@@ -33,31 +33,43 @@ def test_missing_data_fails_the_trial_with_the_reason(tmp_path):
     assert str(tmp_path / "none.npz") in outcome.reason
 
 
-PAGE_FAULTS = """
-import resource, numpy as np
+HEAP_USE = """
+import ctypes, numpy as np
 from scratchnn.sweep.trial import reuse_freed_memory
 
-def faults():
-    start = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    for _ in range(50):
-        np.ones(1 << 20, np.float32).sum()        # 4 MiB, freed at once
-    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - start
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in ("arena ordblks smblks hblks hblkhd usmblks"
+                                                     " fsmblks uordblks fordblks keepcost").split()]
 
-before = faults()
+libc = ctypes.CDLL("libc.so.6")
+libc.mallinfo2.restype = MallInfo2
+
+def use():
+    \"\"\"(bytes mapped for a live 4 MiB array, bytes of free heap kept once it is freed)\"\"\"
+    mapped = libc.mallinfo2().hblkhd
+    array = np.ones(1 << 20, np.float32)
+    mapped = libc.mallinfo2().hblkhd - mapped
+    del array
+    return mapped, libc.mallinfo2().fordblks
+
+before = use()
 reuse_freed_memory()
-faults()                                          # the first array settles on the heap
-print(before, faults())
+print(*before, *use())
 """
 
 
 def test_a_trial_keeps_freed_memory_although_dask_workers_start_with_a_trim_threshold():
-    """Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536: every array then comes from fresh pages
-    (page faults on each use). After reuse_freed_memory() they come from the heap again."""
+    """Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536: every array over 128 KiB is then mapped
+    fresh and handed back when freed (page faults on each use). After reuse_freed_memory() it
+    comes from the heap, and the heap keeps it when freed. Asked of glibc itself (mallinfo2), as
+    page-fault counts depend on the kernel's transparent huge pages."""
     env = {**os.environ, "MALLOC_TRIM_THRESHOLD_": "65536"}
-    done = subprocess.run([sys.executable, "-c", PAGE_FAULTS], env=env, capture_output=True,
+    done = subprocess.run([sys.executable, "-c", HEAP_USE], env=env, capture_output=True,
                           text=True, check=True)
-    before, after = map(int, done.stdout.split())
-    assert before > 50 * 500 and after < before / 20, (before, after)
+    mapped_before, kept_before, mapped_after, kept_after = map(int, done.stdout.split())
+    four_mib = 4 << 20
+    assert mapped_before >= four_mib and kept_before < four_mib, done.stdout
+    assert mapped_after == 0 and kept_after >= four_mib, done.stdout
 
 
 class _Future:
