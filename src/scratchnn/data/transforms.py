@@ -12,6 +12,8 @@ Augmentation: training batches only, before preprocessing; uint8 in, uint8 out.
 
     Augment(crop_padding=4, flip=True)(x, rng)    random crop of the zero-padded image, then a
                                                   random horizontal flip, for every image at once
+    Augment(erase=0.5)                            and then random erasing: noise over a random
+                                                  rectangle of half the images
     augment_rng(seed, epoch, batch_index)         the generator for one batch
 
 The augmentation of a batch is a pure function of (seed, epoch, batch index): training resumed
@@ -226,28 +228,67 @@ def default_crop_padding(height: int) -> int:
     return 4 if height >= 32 else 2 if height >= 16 else 1
 
 
+def erase_rectangles(x: np.ndarray, probability: float, rng: np.random.Generator
+                     ) -> np.ndarray:
+    """Random erasing (Zhong et al. 2017): with `probability`, fill one random rectangle of an
+    image with uniform noise, on all channels.
+
+    The rectangle covers 2%-33% of the image with aspect ratio h/w in [0.3, 3.3] (log-uniform),
+    torchvision's RandomErasing ranges; a side longer than the image is cut to it. Noise is
+    uint8 0..255 for uint8 images, else uniform between the batch's min and max.
+    From `rng` it draws, in this order: chosen (N,), area (N,), log-aspect (N,), top (N,) and
+    left (N,) as fractions of the room left, then the noise (N, C, H, W).
+    Shapes: x (N, C, H, W) -> (N, C, H, W), a new array.
+    """
+    n, _, h, w = x.shape
+    chosen = rng.random(n) < probability
+    area = rng.uniform(0.02, 0.33, n) * h * w
+    aspect = np.exp(rng.uniform(np.log(0.3), np.log(3.3), n))
+    rect_h = np.clip(np.rint(np.sqrt(area * aspect)), 1, h).astype(np.int64)
+    rect_w = np.clip(np.rint(np.sqrt(area / aspect)), 1, w).astype(np.int64)
+    top = (rng.random(n) * (h - rect_h + 1)).astype(np.int64)
+    left = (rng.random(n) * (w - rect_w + 1)).astype(np.int64)
+    rows, cols = np.arange(h), np.arange(w)
+    in_rows = (rows >= top[:, None]) & (rows < (top + rect_h)[:, None])          # (N, H)
+    in_cols = (cols >= left[:, None]) & (cols < (left + rect_w)[:, None])        # (N, W)
+    inside = in_rows[:, :, None] & in_cols[:, None, :] & chosen[:, None, None]   # (N, H, W)
+    if x.dtype == np.uint8:
+        noise = rng.integers(0, 256, size=x.shape, dtype=np.uint8)
+    else:
+        noise = rng.uniform(x.min(), x.max(), size=x.shape).astype(x.dtype)
+    return np.where(inside[:, None], noise, x)
+
+
 @dataclass(frozen=True)
 class Augment:
-    """Random crop with zero padding, then random horizontal flip, for a batch of images.
+    """Random crop with zero padding, random horizontal flip, then random erasing, for a batch
+    of images.
 
     crop_padding: zeros added on every side before a random crop back to (H, W); 0 = no crop.
     flip: mirror each image left-right with probability 1/2.
+    erase: the probability of erasing a random rectangle of an image (erase_rectangles); 0 = off.
     Shapes: x (N, C, H, W) of any dtype -> a new array of the same shape and dtype.
     From `rng` it draws, in this order: top (N,) and left (N,) offsets in [0, 2 * crop_padding]
-    (only when cropping), then the flip mask (N,) (only when flipping).
+    (only when cropping), the flip mask (N,) (only when flipping), then erase_rectangles' draws
+    (only when erasing).
     """
 
     crop_padding: int = 4
     flip: bool = True
+    erase: float = 0.0
 
     def __post_init__(self) -> None:
         if isinstance(self.crop_padding, bool) or not isinstance(self.crop_padding, int) \
                 or self.crop_padding < 0:
             raise ConfigError(f"crop_padding must be an integer >= 0, got {self.crop_padding!r}")
+        if isinstance(self.erase, bool) or not isinstance(self.erase, (int, float)) \
+                or not 0 <= self.erase <= 1:
+            raise ConfigError(f"erase must be a probability in [0, 1], got {self.erase!r}")
 
     @classmethod
     def for_dataset(cls, name: str, input_shape: tuple[int, ...], *,
-                    crop_padding: int | None = None, flip: bool | None = None) -> Augment:
+                    crop_padding: int | None = None, flip: bool | None = None,
+                    erase: float = 0.0) -> Augment:
         """The defaults for a dataset: padding by image size (default_crop_padding), flips
         unless mirrored images change class (off for digits and MNIST, on for Fashion-MNIST,
         CIFAR-10 and your own images); either can be overridden."""
@@ -258,7 +299,7 @@ class Augment:
                               f"shape {tuple(input_shape)}")
         if crop_padding is None:
             crop_padding = default_crop_padding(input_shape[1])
-        return cls(crop_padding, flips(name) if flip is None else flip)
+        return cls(crop_padding, flips(name) if flip is None else flip, erase)
 
     def __call__(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         if x.ndim != 4:
@@ -273,4 +314,6 @@ class Augment:
                 x[mask] = x[mask][..., ::-1]
             else:
                 x = flip_horizontal(x, mask)
-        return x if (self.crop_padding or self.flip) else x.copy()
+        if self.erase:
+            x = erase_rectangles(x, self.erase, rng)
+        return x if (self.crop_padding or self.flip or self.erase) else x.copy()

@@ -26,7 +26,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from scratchnn import models
-from scratchnn.data.transforms import PREPROCESS
+from scratchnn.data.transforms import PREPROCESS, Augment
 from scratchnn.errors import ConfigError
 from scratchnn.losses import SoftmaxCrossEntropy
 from scratchnn.names import choose
@@ -123,6 +123,8 @@ class TrainConfig:
         unset="4 for 32x32 images, 2 for 28x28", metavar="N")
     flip: bool | None = setting(None, "random horizontal flips",
                                 unset="on, but off for digits and mnist")
+    erase: float = setting(0.0, "probability of random erasing: noise over a random rectangle "
+                           "of a training image (with --augment)", metavar="P")
     preprocess: str = setting("standardize", "how pixels become the network's input",
                               choices=PREPROCESS, metavar="KIND")
     n_train: int | None = setting(None, "train on the first N training samples", unset="all",
@@ -167,7 +169,8 @@ class TrainConfig:
         for name in ("weight_decay", "l2_reg"):
             if getattr(self, name) is not None and not 0 <= getattr(self, name) < math.inf:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
-        SoftmaxCrossEntropy(self.label_smoothing)      # the loss checks its own range
+        SoftmaxCrossEntropy(self.label_smoothing)      # the loss checks its own range,
+        Augment(erase=self.erase)                      # augmentation its own
         if not 0.0 <= self.val_fraction < 1.0:
             raise ConfigError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
         if self.image_size is not None and (len(self.image_size) != 2

@@ -69,7 +69,7 @@ def augmentation(config: TrainConfig, name: str, input_shape: tuple[int, ...]
     if not config.augment:
         return None
     return Augment.for_dataset(name, input_shape, crop_padding=config.crop_padding,
-                               flip=config.flip)
+                               flip=config.flip, erase=config.erase)
 
 
 RUN_ENTRIES = ("config.toml", "metrics.csv", "model.npz", "report.html", "plots",
