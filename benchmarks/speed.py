@@ -5,7 +5,7 @@ pixels if the dataset is not installed) for four networks:
   mlp             MLP 784-100-100-100-100-10, batch 128
   simple-convnet  SimpleConvNet: conv 30@5x5 - ReLU - pool - affine 100 - ReLU - affine, batch 100
   convnet         models.ConvNet(): two conv3x3-BN-ReLU-pool blocks (32, 64) - 128 - 10, batch 128
-  cnn             the `cnn` preset: three blocks (32, 64, 128) - 256 - 10 (no dropout), batch 128
+  cnn             the `cnn` preset: three blocks (24, 64, 192) - 256 - 10 (no dropout), batch 128
 
 Each measurement is a new process (benchmarks/speed_worker.py) timing one library alone: in one
 process NumPy's OpenBLAS threads and torch's OpenMP threads spin against each other. The
@@ -45,7 +45,7 @@ WORKER = HERE / "speed_worker.py"
 LABELS = {"mlp": "MLP 784-100x4-10, batch 128",
           "simple-convnet": "SimpleConvNet (conv 30@5x5), batch 100",
           "convnet": "two-block BN net (32, 64; 128), batch 128",
-          "cnn": "cnn preset (32, 64, 128; 256), batch 128"}
+          "cnn": "cnn preset (24, 64, 192; 256), batch 128"}
 
 
 def worker(args: list[str], env: dict[str, str]) -> dict:

@@ -127,7 +127,7 @@ def torch_model(net: str):
         return nn.Sequential(nn.Conv2d(1, 30, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                              nn.Linear(30 * 12 * 12, 100), nn.ReLU(), nn.Linear(100, 10))
     channels, hidden, dropout = ((32, 64), 128, 0.5) if net == "convnet" else \
-        ((32, 64, 128), 256, 0.0)
+        ((24, 64, 192), 256, 0.0)                      # scratchnn.models.CNN_CHANNELS
     layers, size = [], 28
     for c_in, c_out in zip((1, *channels[:-1]), channels, strict=True):
         layers += [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out),

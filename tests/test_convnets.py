@@ -52,11 +52,23 @@ def test_cnn_is_three_batchnorm_conv_blocks_and_a_classifier_without_dropout(rng
     model = models.build("cnn", (1, 28, 28), 10, rng=rng)
     block = [Conv2d, BatchNorm2d, ReLU, MaxPool2d]
     assert layer_types(model) == block * 3 + [Flatten, Linear, ReLU, Linear]
-    assert [model[i].weight.shape for i in (0, 4, 8)] == [(32, 1, 3, 3), (64, 32, 3, 3),
-                                                          (128, 64, 3, 3)]
+    assert [model[i].weight.shape for i in (0, 4, 8)] == [(24, 1, 3, 3), (64, 24, 3, 3),
+                                                          (192, 64, 3, 3)]
     assert model[0].bias is None                 # batch norm's beta does its job
-    assert (model[13].in_features, model[13].out_features) == (128 * 3 * 3, 256)
+    assert (model[13].in_features, model[13].out_features) == (192 * 3 * 3, 256)
     assert layer_types(models.build("cnn", (1, 28, 28), 10, rng=rng, dropout=0.3))[15] is Dropout
+
+
+def test_cnn_channels_are_an_option_the_previous_preset_is_one_flag_away(rng):
+    from scratchnn.cli import _parser
+    from scratchnn.cli_train import _train_config
+
+    config = _train_config(_parser().parse_args(["train", "--model", "cnn",
+                                                 "--channels", "32,64,128"]))
+    assert config.model_options() == {"channels": (32, 64, 128)}
+    model = models.build("cnn", (1, 28, 28), 10, rng=rng, **config.model_options())
+    assert [model[i].weight.shape[0] for i in (0, 4, 8)] == [32, 64, 128]
+    assert model[13].in_features == 128 * 3 * 3
 
 
 def test_the_two_block_network_of_the_speed_benchmark(rng):
@@ -67,7 +79,7 @@ def test_the_two_block_network_of_the_speed_benchmark(rng):
 
 
 @pytest.mark.parametrize("argv, epochs, optimizer, augment", [
-    (["train", "--model", "cnn"], 20, "adamw", True),        # the preset's own defaults
+    (["train", "--model", "cnn"], 21, "adamw", True),        # the preset's own defaults
     (["train", "--model", "cnn", "--epochs", "3", "--optimizer", "adam", "--no-augment"],
      3, "adam", False),                                      # flags win
     (["train", "--model", "mlp"], 20, "adam", False),        # TrainConfig's defaults
@@ -85,7 +97,7 @@ def test_a_config_file_setting_epochs_wins_over_the_presets_default(tmp_path):
     from scratchnn.cli import _parser
     from scratchnn.cli_train import _train_config
 
-    for text, epochs in (('model = "cnn"\nepochs = 5\n', 5), ('model = "cnn"\n', 20)):
+    for text, epochs in (('model = "cnn"\nepochs = 5\n', 5), ('model = "cnn"\n', 21)):
         (tmp_path / "c.toml").write_text(text)
         args = _parser().parse_args(["train", "--config", str(tmp_path / "c.toml")])
         assert _train_config(args).epochs == epochs
@@ -133,8 +145,8 @@ def test_a_conv_model_file_round_trips(tmp_path, rng):
     model.eval()
     x = rng.standard_normal((4, 1, 12, 12)).astype(np.float32)
     save_model(tmp_path / "model.npz", model, {
-        "model": "cnn", "model_options": {"hidden_sizes": [8]}, "input_size": 144,
-        "output_size": 3, "input_shape": [1, 12, 12]})
+        "model": "cnn", "model_options": models.resolved_options("cnn", {"hidden_sizes": (8,)}),
+        "input_size": 144, "output_size": 3, "input_shape": [1, 12, 12]})
     loaded, meta = load_model(tmp_path / "model.npz")
     np.testing.assert_array_equal(loaded(x), model(x))
 

@@ -141,3 +141,17 @@ def test_a_zip_bomb_is_refused_before_it_is_read(tmp_path):
         archive.writestr("0.weight.npy", b"\x00" * (64 * 2**20))     # 64 MiB of zeros
     assert (tmp_path / "bomb.npz").stat().st_size < 2**20
     one_line_error(tmp_path / "bomb.npz", "uncompressed")
+
+
+def test_a_model_file_keeps_its_architecture_when_a_presets_defaults_change(tmp_path):
+    """Files store every option (models.resolved_options); a cnn file from before that, which
+    names no channels, was built with the preset's 32, 64, 128 channels and still loads."""
+    options = snn.models.resolved_options("cnn", {"hidden_sizes": (8,)})
+    assert options["channels"] == [24, 64, 192] and options["hidden_sizes"] == [8]
+    meta = {"model": "cnn", "input_size": 144, "output_size": 3, "input_shape": [1, 12, 12]}
+    for channels, stored in (((24, 64, 192), options), ((32, 64, 128), {"hidden_sizes": [8]})):
+        built = snn.models.build("cnn", (1, 12, 12), 3, rng=np.random.default_rng(0),
+                                 channels=channels, hidden_sizes=(8,))
+        save_model(tmp_path / "m.npz", built, {**meta, "model_options": stored})
+        loaded, _ = load_model(tmp_path / "m.npz")
+        assert [loaded[i].weight.shape[0] for i in (0, 4, 8)] == list(channels)

@@ -105,6 +105,9 @@ class TrainConfig:
     hidden_sizes: tuple[int, ...] | None = setting(
         None, "hidden layer sizes", unset="the preset's; mlp 512,256", metavar="N,N",
         passed_to="model")
+    channels: tuple[int, ...] | None = setting(
+        None, "conv channels of each block", unset="the preset's; cnn 24,64,192", metavar="N,N",
+        passed_to="model")
     activation: str | None = setting(None, "the hidden layers' activation",
                                      unset="the preset's, relu", choices=models.ACTIVATIONS,
                                      metavar="NAME", passed_to="model")

@@ -63,12 +63,18 @@ def _check_sizes(meta: dict, state: dict[str, np.ndarray], path) -> None:
         raise DataError(f"{path}: metadata input_shape and input_size disagree")
 
 
+# Files written before model files stored every option (models.resolved_options) name only the
+# options that were set; these are the defaults they were built with where the preset's changed.
+OPTIONS_BEFORE_THEY_WERE_STORED = {"cnn": {"channels": [32, 64, 128]}}
+
+
 def load_model(path: str | Path) -> tuple[Sequential, dict]:
     """Rebuild the preset the file names and load its weights -> (model in eval mode, meta)."""
     state, meta = read_model_file(path)
     _check_sizes(meta, state, path)
     # scratchnn 0.1 stored its L2 weight decay among the model options; it never shaped the net
     options = {k: v for k, v in meta.get("model_options", {}).items() if k != "weight_decay"}
+    options = {**OPTIONS_BEFORE_THEY_WERE_STORED.get(meta.get("model"), {}), **options}
     try:
         model = models.build(meta["model"], meta.get("input_shape", meta["input_size"]),
                              meta["output_size"], rng=np.random.default_rng(0), **options)

@@ -251,8 +251,7 @@ def run_training(config: TrainConfig, *, progress: bool = True,
             notes.append(trainer.resumed.note)
     test = trainer.evaluate(dataset.x_test, dataset.y_test)
 
-    options = {k: list(v) if isinstance(v, tuple) else v
-               for k, v in config.model_options().items()}
+    options = models.resolved_options(config.model, config.model_options())
     save_model(directory / "model.npz", model, {
         "model": config.model, "model_options": options, "input_size": input_size,
         "output_size": output_size, "input_shape": list(x_train.shape[1:]),
