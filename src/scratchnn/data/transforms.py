@@ -291,7 +291,7 @@ class Augment:
                     erase: float = 0.0) -> Augment:
         """The defaults for a dataset: padding by image size (default_crop_padding), flips
         unless mirrored images change class (off for digits and MNIST, on for Fashion-MNIST,
-        CIFAR-10 and your own images); either can be overridden."""
+        CIFAR-10 and your own images); either can be overridden. Erasing is off unless given."""
         from scratchnn.data.registry import flips
 
         if len(input_shape) != 3:

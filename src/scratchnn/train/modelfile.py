@@ -74,8 +74,8 @@ def load_model(path: str | Path) -> tuple[Sequential, dict]:
     _check_sizes(meta, state, path)
     # scratchnn 0.1 stored its L2 weight decay among the model options; it never shaped the net
     options = {k: v for k, v in meta.get("model_options", {}).items() if k != "weight_decay"}
-    options = {**OPTIONS_BEFORE_THEY_WERE_STORED.get(meta.get("model"), {}), **options}
     try:
+        options = {**OPTIONS_BEFORE_THEY_WERE_STORED.get(meta.get("model"), {}), **options}
         model = models.build(meta["model"], meta.get("input_shape", meta["input_size"]),
                              meta["output_size"], rng=np.random.default_rng(0), **options)
         model.load_state_dict(state)
