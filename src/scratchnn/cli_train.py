@@ -64,8 +64,8 @@ def _train(args: argparse.Namespace) -> int:
 
 def _train_config(args: argparse.Namespace):
     """A new run's settings, each from the first place that gives it: the flags, the --config
-    file, the model preset's own training settings (models.TRAIN_DEFAULTS: the cnn's 20
-    epochs of AdamW with augmentation), TrainConfig's defaults."""
+    file, the model preset's own training settings (models.TRAIN_DEFAULTS: the cnn's epochs
+    of AdamW with augmentation), TrainConfig's defaults."""
     from scratchnn import models
     from scratchnn.names import choose
     from scratchnn.train import config as settings
