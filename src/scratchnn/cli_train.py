@@ -42,6 +42,7 @@ def _train(args: argparse.Namespace) -> int:
     if args.print_config:
         print(config.to_toml(comments=True), end="")
         return 0
+    from scratchnn.train import Run
     from scratchnn.train.run import run_training  # imports matplotlib: only when training
 
     progress = not (args.quiet or args.no_progress) and sys.stderr.isatty()
@@ -54,7 +55,8 @@ def _train(args: argparse.Namespace) -> int:
     best = run.history.best("val_acc")
     if best is not None:
         print(f"best validation accuracy: {best['val_acc']:.4f} (epoch {best['epoch']})")
-    print(f"test accuracy: {run.test['accuracy']:.4f}  test loss: {run.test['loss']:.4f}")
+    print(f"test accuracy: {run.test['accuracy']:.4f}  test loss: {run.test['loss']:.4f}"
+          f"{_averaged(Run.open(run.directory).test_views)}")
     print(f"wall time: {run.seconds:.1f}s (the whole command: data, training, test, plots, "
           f"report; training alone "
           f"{sum(run.history.column('seconds')):.1f}s)")
@@ -117,14 +119,20 @@ def _evaluate(args: argparse.Namespace) -> int:
     model, dataset = run.load_model(), run.load_dataset(args.dataset)
     name = args.dataset or run.dataset_name
     require_input_shape(run, dataset.x_test.shape[1:], name)
-    result = evaluate(model, run.loss(), dataset.x_test, dataset.y_test, run.prepare)
+    result = evaluate(model, run.loss(), dataset.x_test, dataset.y_test, run.prepare,
+                      views=run.test_views)
     result = {"dataset": name, "split": "test", **result}
     if args.json:
         print(json.dumps(result))
     else:
         print(f"{name} test: accuracy {result['accuracy']:.4f}  loss {result['loss']:.4f}  "
-              f"({result['samples']} samples)")
+              f"({result['samples']} samples){_averaged(run.test_views)}")
     return 0
+
+
+def _averaged(views) -> str:
+    """What a printed test result adds for a run whose predictions average test views."""
+    return f"  (each the mean over {views.count} views: --tta)" if views is not None else ""
 
 
 def add_datasets_command(commands) -> None:

@@ -226,7 +226,7 @@ PRESETS: dict[str, Preset] = {
 # neither the --config file nor a flag sets them.
 TRAIN_DEFAULTS: dict[str, dict[str, object]] = {
     "cnn": {"epochs": 21, "optimizer": "adamw", "lr": 2e-3, "weight_decay": 0.05,
-            "warmup_epochs": 1.0, "augment": True},
+            "warmup_epochs": 1.0, "augment": True, "tta": True},
 }
 
 

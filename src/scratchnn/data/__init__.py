@@ -31,9 +31,11 @@ from scratchnn.data.transforms import (
     flatten,
     one_hot,
 )
+from scratchnn.data.views import TestViews
 
 __all__ = [
     "CIFAR10_CLASSES", "FASHION_MNIST_CLASSES", "MNIST_CLASSES", "Augment", "Compose", "Dataset",
-    "DatasetInfo", "Scale", "Standardize", "SubtractMeanImage", "augment_rng", "batches",
-    "download", "flatten", "known_datasets", "load", "one_hot", "read_idx", "write_idx",
+    "DatasetInfo", "Scale", "Standardize", "SubtractMeanImage", "TestViews", "augment_rng",
+    "batches", "download", "flatten", "known_datasets", "load", "one_hot", "read_idx",
+    "write_idx",
 ]

@@ -9,11 +9,14 @@ from pathlib import Path
 
 import numpy as np
 
+from scratchnn.data.views import TestViews
 from scratchnn.errors import ConfigError
 from scratchnn.layer import Layer, Sequential
 from scratchnn.onnx.builder import GraphBuilder
 from scratchnn.onnx.front import PREFIX, add_front
 from scratchnn.onnx.layer_ops import layer_nodes
+from scratchnn.onnx.views import META_VIEWS, add_views, average_views
+from scratchnn.onnx.views import PREFIX as VIEWS_PREFIX
 
 DEFAULT_OPSET = 17          # LayerNormalization's; onnxruntime and browsers run it
 MIN_OPSET = 13
@@ -23,7 +26,7 @@ META_PREPROCESS = "scratchnn.preprocess"   # metadata: the folded-in front, as J
 
 def export(model: Layer, path: str | Path, *, input_shape: Sequence[int], preprocess=None,
            pixel_max: float | None = None, classes: Sequence[str] | None = None,
-           opset: int = DEFAULT_OPSET) -> Path:
+           views: TestViews | None = None, opset: int = DEFAULT_OPSET) -> Path:
     """Write `model` (its eval-mode forward) as an ONNX file that onnx.checker accepts.
 
     Shapes: input (batch, *input_shape) -> outputs "logits" (batch, K) and "probabilities"
@@ -34,6 +37,8 @@ def export(model: Layer, path: str | Path, *, input_shape: Sequence[int], prepro
     pixel_max: the training data's full-intensity value (16 for digits): the input becomes
     0-255 uint8 pixels mapped onto that scale, as predict does with image files.
     classes: class names, stored in the metadata as the JSON list "classes".
+    views: average the scores over these views of each image (a run trained with --tta), made
+    at the very front (of the uint8 pixels, when there are).
     """
     import onnx
     from onnx import TensorProto, helper
@@ -46,8 +51,12 @@ def export(model: Layer, path: str | Path, *, input_shape: Sequence[int], prepro
     g = GraphBuilder(opset)
     pixels = preprocess is not None or pixel_max is not None
     name, dtype = ("pixels", TensorProto.UINT8) if pixels else ("input", TensorProto.FLOAT)
-    x = add_front(g, name, preprocess, pixel_max, input_shape) if pixels else name
-    logits_shape = _emit_model(g, model, x, input_shape)
+    x = add_views(g, name, views, input_shape) if views is not None else name
+    x = add_front(g, x, preprocess, pixel_max, input_shape) if pixels else x
+    logits_shape = _emit_model(g, model, x, input_shape,
+                               "scores" if views is not None else "logits")
+    if views is not None:
+        average_views(g, "scores", views, logits_shape[0])
     if classes is not None and len(classes) != logits_shape[0]:
         raise ConfigError(f"{len(classes)} class names for a model of {logits_shape[0]} outputs")
     probabilities = g.node("Softmax", ["logits"], "probabilities", axis=1)
@@ -64,6 +73,8 @@ def export(model: Layer, path: str | Path, *, input_shape: Sequence[int], prepro
         meta[META_PREPROCESS] = json.dumps({
             "preprocess": preprocess.to_dict() if preprocess is not None else None,
             "pixel_max": pixel_max, "nodes": PREFIX})
+    if views is not None:
+        meta[META_VIEWS] = json.dumps({**views.to_dict(), "nodes": VIEWS_PREFIX})
     helper.set_model_props(proto, meta)
     onnx.checker.check_model(proto, full_check=True)
 
@@ -74,9 +85,9 @@ def export(model: Layer, path: str | Path, *, input_shape: Sequence[int], prepro
     return path
 
 
-def _emit_model(g: GraphBuilder, model: Layer, x: str, input_shape: tuple[int, ...]
-                ) -> tuple[int, ...]:
-    """Append the model's nodes, the last output named "logits" -> its sample shape (K,).
+def _emit_model(g: GraphBuilder, model: Layer, x: str, input_shape: tuple[int, ...],
+                output: str) -> tuple[int, ...]:
+    """Append the model's nodes, the last output named `output` -> its sample shape (K,).
     The shapes come from an eval-mode forward of one zero sample."""
     was_training = model.training
     model.eval()
@@ -95,7 +106,7 @@ def _emit_model(g: GraphBuilder, model: Layer, x: str, input_shape: tuple[int, .
     if probe.ndim != 2:
         raise ConfigError(f"export needs a model whose output is (N, classes), got samples of "
                           f"shape {probe.shape[1:]}")
-    g.rename_output(x, "logits")
+    g.rename_output(x, output)
     return probe.shape[1:]
 
 

@@ -3,7 +3,9 @@
 The graph must be a chain from its one input: each node feeds the next, weights are
 initializers (or Constant nodes), and an optional Softmax at the end is dropped (the model
 returns the scores, as our models do). The uint8 front that `export` writes (nodes named
-"preprocess/...", recorded in the metadata) is skipped: the model takes its float input.
+"preprocess/...", recorded in the metadata) is skipped: the model takes its float input. So
+are the test views of a run trained with --tta (nodes "views/..."): the model is the network,
+and metadata() says which views the file averages.
 Nothing in the file is executed; external data files are never opened.
 """
 
@@ -26,6 +28,7 @@ SUPPORTED_OPERATORS = ("Gemm, MatMul(+Add), Conv, Relu, LeakyRelu, Sigmoid, Tanh
                        "AveragePool, GlobalAveragePool, BatchNormalization, LayerNormalization, "
                        "Flatten, Reshape, Dropout, Identity, and Softmax as the last node")
 FRONT_OPS = ("Cast", "Mul", "Sub")
+VIEW_OPS = ("Slice", "Pad", "Concat", "Reshape", "ReduceMean")
 FLOAT, UINT8 = 1, 2                      # onnx TensorProto element types
 
 
@@ -59,6 +62,10 @@ def _convert(model) -> Sequential:
                 consumers.setdefault(tensor, []).append(node)
 
     current, layers, visited = name, [], set()
+    views = _view_nodes(model, nodes)
+    if views:
+        visited |= {id(node) for node in views}
+        current = next(node.outputs[0] for node in views if node.op == "Concat")
     if _has_front(model):
         current, visited = _skip_front(current, consumers, visited)
     outputs = {o.name for o in graph.output}
@@ -67,6 +74,9 @@ def _convert(model) -> Sequential:
         node = _only_consumer(current, consumers, outputs)
         if node is None:
             break
+        if id(node) in visited:     # the mean over the views: the network ends before it
+            current = _end_of_views(node, consumers, outputs)
+            continue
         if node.op == "Softmax" and _is_final_softmax(node, shape, consumers, outputs):
             visited.add(id(node))
             ends.add(node.outputs[0])
@@ -172,6 +182,30 @@ def _has_front(model) -> bool:
     return any(p.key == META_PREPROCESS for p in model.metadata_props)
 
 
+def _view_nodes(model, nodes: list[NodeView]) -> list[NodeView]:
+    """The nodes of export's test views (onnx/views.py), when the metadata records them."""
+    from scratchnn.onnx.views import META_VIEWS, PREFIX
+
+    if not any(p.key == META_VIEWS for p in model.metadata_props):
+        return []
+    found = [node for node in nodes if node.name.startswith(PREFIX) and node.op in VIEW_OPS]
+    if [node.op for node in found].count("Concat") != 1:
+        raise UnsupportedModelError("the metadata records test views, but the graph does not "
+                                    "stack them as export writes them")
+    return found
+
+
+def _end_of_views(node: NodeView, consumers, outputs: set[str]) -> str:
+    """Walk from the first node of the mean over the views to its output."""
+    from scratchnn.onnx.views import PREFIX
+
+    while True:
+        follower = _only_consumer(node.outputs[0], consumers, outputs)
+        if follower is None or not follower.name.startswith(PREFIX):
+            return node.outputs[0]
+        node = follower
+
+
 def _skip_front(current: str, consumers, visited: set) -> tuple[str, set]:
     """Walk past the nodes of export's uint8 front -> (the model's input tensor, visited)."""
     from scratchnn.onnx.front import PREFIX
@@ -205,14 +239,16 @@ def _is_final_softmax(node: NodeView, shape, consumers, outputs: set[str]) -> bo
 
 
 def metadata(path: str | Path, *, max_bytes: int = MAX_BYTES) -> dict[str, object]:
-    """The model's metadata: "classes" (a list or None) and "preprocess" (export's front as
-    JSON, or None)."""
+    """The model's metadata: "classes" (a list or None), "preprocess" (export's front as
+    JSON, or None) and "test_views" (the views it averages, as JSON, or None)."""
     from scratchnn.onnx.exporter import META_PREPROCESS
+    from scratchnn.onnx.views import META_VIEWS
 
     props = {p.key: p.value for p in read_model(path, max_bytes).metadata_props}
     try:
         classes = json.loads(props["classes"]) if "classes" in props else None
         front = json.loads(props[META_PREPROCESS]) if META_PREPROCESS in props else None
+        views = json.loads(props[META_VIEWS]) if META_VIEWS in props else None
     except json.JSONDecodeError as error:
         raise DataError(f"{path}: metadata is not valid JSON ({error})") from None
-    return {"classes": classes, "preprocess": front}
+    return {"classes": classes, "preprocess": front, "test_views": views}

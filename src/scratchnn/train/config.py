@@ -128,6 +128,10 @@ class TrainConfig:
                                 unset="on, but off for digits and mnist")
     erase: float = setting(0.0, "probability of random erasing: noise over a random rectangle "
                            "of a training image (with --augment)", metavar="P")
+    tta: bool = setting(False, "test-time augmentation: the run's predictions (test accuracy, "
+                        "evaluate, predict, serve, export) average the scores of the image, "
+                        "its mirror, and both moved one pixel left and right (no mirror "
+                        "without flips, no moves with crop_padding 0)")
     preprocess: str = setting("standardize", "how pixels become the network's input",
                               choices=PREPROCESS, metavar="KIND")
     n_train: int | None = setting(None, "train on the first N training samples", unset="all",

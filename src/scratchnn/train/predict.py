@@ -104,7 +104,8 @@ def unusual_inputs(run: Run, x: np.ndarray) -> list[str]:
 
 def class_probabilities(model, run: Run, x: np.ndarray) -> np.ndarray:
     """Softmax probabilities (N, classes), float64, of the eval-mode model for raw inputs x."""
-    return softmax(predict_scores(model, x, run.prepare).astype(np.float64))
+    return softmax(predict_scores(model, x, run.prepare, views=run.test_views)
+                   .astype(np.float64))
 
 
 def top_classes(p: np.ndarray, classes: list[str], top_k: int) -> list[tuple[str, float]]:

@@ -18,7 +18,7 @@ from scratchnn.data.registry import describe_source
 from scratchnn.errors import ScratchnnError
 from scratchnn.functional.losses import softmax
 from scratchnn.parameter import Parameter
-from scratchnn.train.evaluate import predict_scores
+from scratchnn.train.evaluate import predict_scores, score_metrics
 from scratchnn.train.rundir import Run
 from scratchnn.train.storage import atomic_write_text
 from scratchnn.viz.filters import first_layer_images
@@ -28,18 +28,23 @@ from scratchnn.viz.report import ReportContent, render_report
 CURVE_FILES = {"loss": "plots/loss.png", "accuracy": "plots/accuracy.png"}
 
 
-def write_report(directory: str | Path, *, dataset: Dataset | None = None) -> Path:
+def write_report(directory: str | Path, *, dataset: Dataset | None = None,
+                 test_scores: np.ndarray | None = None) -> Path:
     """Write DIRECTORY/report.html from its config.toml, metrics.csv, model.npz and plots/,
     evaluating the model on the test split of `dataset` (default: the one it was trained on,
-    as it was loaded for training). Returns the path of the report."""
+    as it was loaded for training). Returns the path of the report.
+
+    test_scores: the model's scores (N, C) for that test split, when the caller has them.
+    """
     run = Run.open(directory)
     model = run.load_model()
     if dataset is None:
         dataset = run.load_dataset(as_trained=True)
-    scores = predict_scores(model, dataset.x_test, run.prepare)
-    loss = run.loss().forward(scores, dataset.y_test)
+    scores = test_scores
+    if scores is None:
+        scores = predict_scores(model, dataset.x_test, run.prepare, views=run.test_views)
+    test = score_metrics(scores, dataset.y_test, run.loss())
     probabilities = softmax(scores.astype(np.float64))
-    accuracy = float(np.mean(probabilities.argmax(axis=1) == dataset.y_test))
 
     weights, caption = _weights(model, tuple(run.meta.get("input_shape") or dataset.input_shape))
     curves = {title: (run.directory / name).read_bytes() for title, name in CURVE_FILES.items()
@@ -48,7 +53,7 @@ def write_report(directory: str | Path, *, dataset: Dataset | None = None) -> Pa
     content = ReportContent(
         title=run.directory.resolve().name, config=run.config or {"dataset": run.dataset_name},
         model_text=repr(model), num_parameters=model.num_parameters(), epochs=run.epochs,
-        test={"accuracy": accuracy, "loss": loss, "samples": len(dataset.y_test)},
+        test=test,
         classes=list(dataset.classes), y_true=dataset.y_test, probabilities=probabilities,
         x_test=dataset.x_test, weights=weights, weights_caption=caption, curves=curves,
         about=_about(run, data_name), learning_rate=_learning_rate(run))

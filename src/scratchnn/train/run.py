@@ -23,6 +23,7 @@ from scratchnn import __version__, models, optim
 from scratchnn import data as datasets
 from scratchnn.data.registry import describe_source, pixel_max
 from scratchnn.data.transforms import Augment, fit_preprocess
+from scratchnn.data.views import TestViews
 from scratchnn.errors import ConfigError, DataError, ScratchnnError
 from scratchnn.losses import SoftmaxCrossEntropy
 from scratchnn.train import checkpoint as checkpoints
@@ -35,6 +36,7 @@ from scratchnn.train.callbacks import (
     ProgressBar,
 )
 from scratchnn.train.config import TrainConfig
+from scratchnn.train.evaluate import score_metrics
 from scratchnn.train.history import History
 from scratchnn.train.modelfile import save_model
 from scratchnn.train.reporting import write_report
@@ -70,6 +72,16 @@ def augmentation(config: TrainConfig, name: str, input_shape: tuple[int, ...]
         return None
     return Augment.for_dataset(name, input_shape, crop_padding=config.crop_padding,
                                flip=config.flip, erase=config.erase)
+
+
+def test_views(config: TrainConfig, name: str, input_shape: tuple[int, ...]
+               ) -> TestViews | None:
+    """The views test predictions average (None unless config.tta): those matching the
+    dataset's augmentation (its flips and crop padding, whether or not training augments)."""
+    if not config.tta:
+        return None
+    return TestViews.for_augment(Augment.for_dataset(
+        name, input_shape, crop_padding=config.crop_padding, flip=config.flip))
 
 
 RUN_ENTRIES = ("config.toml", "metrics.csv", "model.npz", "report.html", "plots",
@@ -249,7 +261,9 @@ def run_training(config: TrainConfig, *, progress: bool = True,
         notes.append(f"resumed from {trainer.resumed.path} ({where}, step {meta['step']})")
         if trainer.resumed.note:
             notes.append(trainer.resumed.note)
-    test = trainer.evaluate(dataset.x_test, dataset.y_test)
+    views = test_views(config, dataset.name, x_train.shape[1:])
+    test_scores = trainer.scores(dataset.x_test, dataset.y_test, views)
+    test = score_metrics(test_scores, dataset.y_test, trainer.loss_fn)
 
     options = models.resolved_options(config.model, config.model_options())
     save_model(directory / "model.npz", model, {
@@ -260,11 +274,12 @@ def run_training(config: TrainConfig, *, progress: bool = True,
         "finished": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "scratchnn_version": __version__,
         "command": command, "dataset_source": describe_source(config.dataset),
         "preprocess": getattr(trainer.preprocess, "to_dict", dict)(), "test": test,
+        "test_views": views.to_dict() if views is not None else None,
         "data_options": {k: list(v) if isinstance(v, tuple) else v
                          for k, v in config.data_options().items()
                          if k in ("image_size", "label_column")}})
     plot_loss(history, directory / "plots" / "loss.png", trainer.steps_per_epoch)
     plot_accuracy(history, directory / "plots" / "accuracy.png")
     plot_filters(model, directory / "plots" / "filters.png", x_train.shape[1:])
-    write_report(directory, dataset=dataset)          # report.html (train/reporting.py)
+    write_report(directory, dataset=dataset, test_scores=test_scores)    # report.html
     return RunResult(directory, history, test, time.perf_counter() - started, notes)

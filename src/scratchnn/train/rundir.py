@@ -27,7 +27,8 @@ import numpy as np
 from scratchnn import data as datasets
 from scratchnn.data import transforms
 from scratchnn.data.dataset import Dataset
-from scratchnn.errors import DataError
+from scratchnn.data.views import TestViews
+from scratchnn.errors import ConfigError, DataError
 from scratchnn.layer import Layer
 from scratchnn.train import checkpoint as checkpoints
 from scratchnn.train.modelfile import load_model
@@ -100,6 +101,17 @@ class Run:
             raise DataError(f"{self.model_path}: metadata pixel_max {white!r} is not a positive "
                             "number")
         return white
+
+    @property
+    def test_views(self) -> TestViews | None:
+        """The views the run's predictions average (train --tta); None for plain predictions."""
+        stored = self.meta.get("test_views")
+        if stored is None:
+            return None
+        try:
+            return TestViews.from_dict(stored)
+        except (ConfigError, TypeError) as error:
+            raise DataError(f"{self.model_path}: metadata test_views: {error}") from None
 
     @property
     def checkpoint_dir(self) -> Path:

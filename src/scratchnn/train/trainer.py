@@ -13,13 +13,14 @@ import numpy as np
 
 from scratchnn.data.batches import batches as cut_batches
 from scratchnn.data.transforms import Standardize, augment_rng, from_dict
+from scratchnn.data.views import TestViews
 from scratchnn.errors import ConfigError, DataError, DivergenceError, ShapeError
 from scratchnn.labels import check_labels, class_labels
 from scratchnn.losses import l2_penalty, weight_matrices
 from scratchnn.snapshot import ModelState
 from scratchnn.train import checkpoint as checkpoints
 from scratchnn.train.callbacks import Callback
-from scratchnn.train.evaluate import evaluate
+from scratchnn.train.evaluate import predict_scores, score_metrics
 from scratchnn.train.guard import StepUndo, first_nonfinite, grads_look_finite
 from scratchnn.train.history import History
 from scratchnn.train.interrupt import TrainingInterrupted, deferred_interrupt
@@ -317,8 +318,14 @@ class Trainer:
 
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
         """{"loss", "accuracy", "samples"} over the whole of (x, y), in eval mode."""
+        return score_metrics(self.scores(x, y), np.asarray(y), self.loss_fn)
+
+    def scores(self, x: np.ndarray, y: np.ndarray, views: TestViews | None = None
+               ) -> np.ndarray:
+        """The model's scores (N, C) for (x, y) (y only checked), in eval mode; averaged over
+        `views` when given (test-time augmentation)."""
         x, y = _check_data(x, y, "evaluation")
-        return evaluate(self.model, self.loss_fn, x, y, self.prepare, self.eval_batch_size)
+        return predict_scores(self.model, x, self.prepare, self.eval_batch_size, views)
 
     def _check_labels(self, x: np.ndarray, y: np.ndarray, what: str) -> None:
         """Labels against the model's number of outputs C, found by running one sample in eval
