@@ -237,12 +237,14 @@ def test_bad_data_flags_are_one_line_errors(tmp_path, capsys, args, needles):
     assert_usage_error(status, err, *needles)
 
 
-def test_augmenting_data_that_is_not_images_is_refused(tmp_path, capsys):
+@pytest.mark.parametrize("flag", ["--augment", "--tta"])
+def test_augmenting_data_that_is_not_images_is_refused_before_training(tmp_path, capsys, flag):
     rows = "".join(f"{k % 2},{k * 0.5},{k * 0.25}\n" for k in range(20))
     (tmp_path / "t.csv").write_text("label,a,b\n" + rows)
-    status, _, err = run_cli(capsys, "train", "--dataset", tmp_path / "t.csv", "--augment",
+    status, _, err = run_cli(capsys, "train", "--dataset", tmp_path / "t.csv", flag,
                              "--out", tmp_path / "r", "--no-progress")
     assert_usage_error(status, err, "augmentation needs images (C, H, W)", "(2,)")
+    assert not (tmp_path / "r").exists()
 
 
 def test_train_and_evaluate_on_a_folder_of_images_of_mixed_sizes(tmp_path, capsys, rng):

@@ -155,3 +155,22 @@ def test_a_model_file_keeps_its_architecture_when_a_presets_defaults_change(tmp_
         save_model(tmp_path / "m.npz", built, {**meta, "model_options": stored})
         loaded, _ = load_model(tmp_path / "m.npz")
         assert [loaded[i].weight.shape[0] for i in (0, 4, 8)] == list(channels)
+
+
+def test_a_small_cnn_loads_and_its_sizes_are_checked_block_by_block(tmp_path):
+    """A cnn's first hidden layer is fed by its last conv block, not by the input: a small cnn
+    on 8x8 images has fewer weights (5854) than input_size x hidden (64 x 256) and must load;
+    channels whose products exceed the weights are refused."""
+    built = snn.models.build("cnn", (1, 8, 8), 10, rng=np.random.default_rng(0),
+                             channels=(4, 8, 8))
+    meta = {"model": "cnn", "input_size": 64, "output_size": 10, "input_shape": [1, 8, 8],
+            "model_options": snn.models.resolved_options("cnn", {"channels": (4, 8, 8)})}
+    save_model(tmp_path / "m.npz", built, meta)
+    loaded, _ = load_model(tmp_path / "m.npz")
+    state = built.state_dict()
+    assert sum(a.size for a in state.values()) == 5854 < 64 * 256
+    assert loaded.num_parameters() == built.num_parameters()
+    meta = {**meta, "model_options": {**meta["model_options"], "channels": [4, 5000, 8]},
+            "format": "scratchnn-model", "version": 2}
+    write_npz(tmp_path / "huge.npz", state, {**meta, "sha256": checksum(state, meta)})
+    one_line_error(tmp_path / "huge.npz")

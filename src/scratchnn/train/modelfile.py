@@ -50,8 +50,13 @@ def _check_sizes(meta: dict, state: dict[str, np.ndarray], path) -> None:
              *options.values()]
     numbers = [v for s in sizes for v in (s if isinstance(s, list) else [s])
                if type(v) is int]
-    hidden = options.get("hidden_sizes")
-    layers = [meta.get("input_size"), *(hidden if isinstance(hidden, list) else [hidden]),
+    # consecutive widths: each pair's product is at most the size of the weights between them
+    # (a conv's channels feed each other, its last ones feed the first hidden layer)
+    hidden, channels = options.get("hidden_sizes"), options.get("channels")
+    shape = meta.get("input_shape")
+    in_channels = shape[0] if isinstance(shape, list) and shape else None
+    first = [in_channels, *channels] if isinstance(channels, list) else [meta.get("input_size")]
+    layers = [*first, *(hidden if isinstance(hidden, list) else [hidden]),
               meta.get("output_size")]
     products = [a * b for a, b in zip(layers[:-1], layers[1:], strict=True)
                 if type(a) is int and type(b) is int]

@@ -225,6 +225,7 @@ def run_training(config: TrainConfig, *, progress: bool = True,
         hooks.append(EpochLog())
     if config.early_stopping:
         hooks.append(EarlyStopping(config.early_stopping))
+    views = test_views(config, dataset.name, x_train.shape[1:])   # refused before training
     trainer = make_trainer(config, model, callbacks=hooks,
                            preprocess=fit_preprocess(config.preprocess, x_train),
                            augment=augmentation(config, dataset.name, x_train.shape[1:]),
@@ -261,7 +262,6 @@ def run_training(config: TrainConfig, *, progress: bool = True,
         notes.append(f"resumed from {trainer.resumed.path} ({where}, step {meta['step']})")
         if trainer.resumed.note:
             notes.append(trainer.resumed.note)
-    views = test_views(config, dataset.name, x_train.shape[1:])
     test_scores = trainer.scores(dataset.x_test, dataset.y_test, views)
     test = score_metrics(test_scores, dataset.y_test, trainer.loss_fn)
 

@@ -110,7 +110,7 @@ class Run:
             return None
         try:
             return TestViews.from_dict(stored)
-        except (ConfigError, TypeError) as error:
+        except ConfigError as error:
             raise DataError(f"{self.model_path}: metadata test_views: {error}") from None
 
     @property
