@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scratchnn.data.transforms import crop_padded
 from scratchnn.errors import ConfigError, ShapeError
 
 
@@ -79,12 +80,9 @@ class TestViews:
 
 
 def moved(x: np.ndarray, dx: int) -> np.ndarray:
-    """x (N, C, H, W) moved dx pixels to the right (left if negative), zeros where it left."""
+    """x (N, C, H, W) moved dx pixels to the right (left if negative), zeros where it left: the
+    training crop (transforms.crop_padded) with padding |dx| at one fixed window."""
     if dx == 0:
         return x
-    out = np.zeros_like(x)
-    if dx > 0:
-        out[..., dx:] = x[..., :-dx]
-    else:
-        out[..., :dx] = x[..., -dx:]
-    return out
+    pad, n = abs(dx), len(x)
+    return crop_padded(x, pad, np.full(n, pad), np.full(n, pad - dx))
