@@ -42,7 +42,6 @@ def _train(args: argparse.Namespace) -> int:
     if args.print_config:
         print(config.to_toml(comments=True), end="")
         return 0
-    from scratchnn.train import Run
     from scratchnn.train.run import run_training  # imports matplotlib: only when training
 
     progress = not (args.quiet or args.no_progress) and sys.stderr.isatty()
@@ -56,7 +55,7 @@ def _train(args: argparse.Namespace) -> int:
     if best is not None:
         print(f"best validation accuracy: {best['val_acc']:.4f} (epoch {best['epoch']})")
     print(f"test accuracy: {run.test['accuracy']:.4f}  test loss: {run.test['loss']:.4f}"
-          f"{_averaged(Run.open(run.directory).test_views)}")
+          f"{_averaged(run.test_views)}")
     print(f"wall time: {run.seconds:.1f}s (the whole command: data, training, test, plots, "
           f"report; training alone "
           f"{sum(run.history.column('seconds')):.1f}s)")

@@ -54,6 +54,7 @@ class RunResult:
     test: dict[str, float]
     seconds: float
     notes: list[str] = field(default_factory=list)   # e.g. how a resumed run was resumed
+    test_views: TestViews | None = None      # what its test predictions averaged (--tta)
 
 
 def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, rng: np.random.Generator
@@ -282,4 +283,4 @@ def run_training(config: TrainConfig, *, progress: bool = True,
     plot_accuracy(history, directory / "plots" / "accuracy.png")
     plot_filters(model, directory / "plots" / "filters.png", x_train.shape[1:])
     write_report(directory, dataset=dataset, test_scores=test_scores)    # report.html
-    return RunResult(directory, history, test, time.perf_counter() - started, notes)
+    return RunResult(directory, history, test, time.perf_counter() - started, notes, views)
